@@ -1,0 +1,63 @@
+"""The Forecourt web app: Flask owns sign-in, the REST API and health checks, and
+Dash, mounted on the same Flask app, owns the pages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from dashboard.config import INSTANCE, load_config
+
+log = logging.getLogger(__name__)
+
+
+def configure_logging(level: str) -> None:
+    """Send log lines to stderr once, unless the host process already set handlers."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+    root.setLevel(level)
+    for noisy in ("urllib3", "werkzeug", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app with Dash mounted on it."""
+    app = Flask(__name__, instance_path=str(INSTANCE))
+    app.config.from_mapping(load_config())
+    if test_config:
+        app.config.update(test_config)
+    configure_logging(app.config["LOG_LEVEL"])
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+
+    from models import db
+
+    from dashboard import api, auth, cli, health, security
+    from dashboard.app_dash import init_dash
+    from dashboard.database import init_database
+    from dashboard.extensions import bootstrap, csrf, limiter, login_manager, migrate
+    from dashboard.queue import init_celery
+
+    db.init_app(app)
+    init_database(app)
+    migrate.init_app(app, db, directory=str(INSTANCE.parent / "migrations"))
+    app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
+    bootstrap.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    security.init_security(app)
+    init_celery(app)
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    cli.register_cli(app)
+    init_dash(app)
+    return app

@@ -1,0 +1,6 @@
+import dash
+from dash import html
+
+dash.register_page(__name__, path="/")
+
+layout = html.Div("Forecourt")
