@@ -108,8 +108,7 @@ def load_config() -> dict:
         # Refresh-result cache: a redis:// URL, or empty for an in-process cache.
         "CACHE_URL": env_str("CACHE_URL", ""),
         "DATA_DIRS": [
-            str(Path(p).resolve())
-            for p in env_list("DATA_DIRS", [str(ROOT / "data")])
+            str(Path(p).resolve()) for p in env_list("DATA_DIRS", [str(ROOT / "data")])
         ],
         "UPLOAD_DIR": str(Path(env_str("UPLOAD_DIR", str(INSTANCE / "uploads")))),
         "MAX_CONTENT_LENGTH": env_int("MAX_UPLOAD_MB", 512, minimum=1) * 1024 * 1024,

@@ -198,8 +198,15 @@ def _parse_pagination(data: Any) -> Pagination:
             f"is not a pagination setting; use {', '.join(sorted(known))}",
         )
     pagination = Pagination(style=style)
-    for name in ("page_param", "size_param", "offset_param", "limit_param",
-                 "cursor_param", "cursor_path", "next_path"):
+    for name in (
+        "page_param",
+        "size_param",
+        "offset_param",
+        "limit_param",
+        "cursor_param",
+        "cursor_path",
+        "next_path",
+    ):
         if name in data and data[name] is not None:
             value = data[name]
             if not isinstance(value, str) or not value.strip():
@@ -210,7 +217,9 @@ def _parse_pagination(data: Any) -> Pagination:
     if "start" in data:
         start = data["start"]
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-            raise SpecError("source.pagination.start", f"must be 0 or more, got {start!r}")
+            raise SpecError(
+                "source.pagination.start", f"must be 0 or more, got {start!r}"
+            )
         pagination.start = start
     for name in ("size", "limit"):
         if data.get(name) is not None:
@@ -247,8 +256,11 @@ def parse_source_spec(
     path = _string(data, "path", "source")
     upload_id = _string(data, "upload_id", "source")
     url = _string(data, "url", "source")
-    given = [name for name, value in
-             (("path", path), ("upload_id", upload_id), ("url", url)) if value]
+    given = [
+        name
+        for name, value in (("path", path), ("upload_id", upload_id), ("url", url))
+        if value
+    ]
     if kind == "api":
         if not url:
             raise SpecError("source.url", "is required for an api source")
@@ -272,7 +284,9 @@ def parse_source_spec(
 
     json_format = data.get("format", "auto")
     if json_format not in JSON_FORMATS:
-        raise SpecError("source.format", f"{json_format!r} is not one of auto, array, ndjson")
+        raise SpecError(
+            "source.format", f"{json_format!r} is not one of auto, array, ndjson"
+        )
     spec.format = json_format
     spec.records_path = _string(data, "records_path", "source")
 
@@ -314,7 +328,8 @@ def parse_source_spec(
     date_order = data.get("date_order", "auto")
     if date_order not in DATE_ORDERS:
         raise SpecError(
-            "source.date_order", f"{date_order!r} is not one of {', '.join(DATE_ORDERS)}"
+            "source.date_order",
+            f"{date_order!r} is not one of {', '.join(DATE_ORDERS)}",
         )
     spec.date_order = date_order
     currency = _string(data, "currency", "source")
@@ -339,9 +354,22 @@ def parse_source_spec(
     spec.mapping = mapping
 
     known = {
-        "kind", "path", "upload_id", "url", "format", "records_path", "encoding",
-        "delimiter", "decimal", "thousands", "date_order", "currency", "params",
-        "headers", "pagination", "mapping",
+        "kind",
+        "path",
+        "upload_id",
+        "url",
+        "format",
+        "records_path",
+        "encoding",
+        "delimiter",
+        "decimal",
+        "thousands",
+        "date_order",
+        "currency",
+        "params",
+        "headers",
+        "pagination",
+        "mapping",
     }
     unknown = sorted(set(data) - known)
     if unknown:

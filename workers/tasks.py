@@ -1,0 +1,26 @@
+"""Celery tasks. Each is thin: it calls ``workers.ingest`` in the app context."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from flask import current_app
+
+from dashboard.queue import FETCH_TASK, REQUEUE_STALE, enqueue_fetch
+from workers.ingest import requeue_stale, run_fetch
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name=FETCH_TASK, ignore_result=True)
+def fetch_sales(task_id: int) -> str:
+    """Load the records of fetch task ``task_id`` into the sales tables."""
+    return run_fetch(task_id)
+
+
+@shared_task(name=REQUEUE_STALE, ignore_result=True)
+def requeue_stale_tasks() -> list[int]:
+    """Send again the tasks whose message was lost or whose worker died."""
+    app = current_app._get_current_object()
+    return requeue_stale(lambda task_id: enqueue_fetch(app, task_id))

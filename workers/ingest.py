@@ -1,0 +1,268 @@
+"""Run one fetch task: claim it, stream its source in batches, record the outcome.
+
+The task row is the truth about a fetch. A worker claims a pending row with a
+conditional UPDATE, so two deliveries of the same message never run it twice, and
+updates counters and a heartbeat with every batch it commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from celery.exceptions import SoftTimeLimitExceeded
+from flask import current_app
+from sqlalchemy import update
+
+from models import FetchTask, Upload, db
+from models.base import utcnow
+from sources import HttpSettings, Normalizer, open_records, record_key
+from sources.errors import SourceError
+from sources.records import Rejection, SaleRecord
+from sources.spec import Filters, SourceSpec
+from workers.loader import BatchTarget, insert_rejections, store_batch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Counters:
+    read: int = 0
+    loaded: int = 0
+    duplicate: int = 0
+    filtered: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class Batch:
+    """Records waiting for the next commit, with repeats within the batch dropped."""
+
+    keyed: dict[str, SaleRecord] = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+    repeats: int = 0
+
+    def __len__(self) -> int:
+        return len(self.keyed) + len(self.rejections) + self.repeats
+
+
+def http_settings() -> HttpSettings:
+    config = current_app.config
+    return HttpSettings(
+        timeout=config["HTTP_TIMEOUT"],
+        max_bytes=config["HTTP_MAX_BYTES"],
+        max_pages=config["HTTP_MAX_PAGES"],
+        retries=config["HTTP_RETRIES"],
+        allowed_networks=config["HTTP_ALLOWED_NETWORKS"],
+    )
+
+
+def matches(filters: Filters, record: SaleRecord) -> bool:
+    """True when ``record`` passes the task's sourcing filters."""
+    if filters.date_from and record.sale_date < filters.date_from:
+        return False
+    if filters.date_to and record.sale_date > filters.date_to:
+        return False
+    if filters.companies:
+        wanted = {name.casefold() for name in filters.companies}
+        if record.company.casefold() not in wanted:
+            return False
+    if filters.models:
+        wanted = {name.casefold() for name in filters.models}
+        if record.car_model.casefold() not in wanted:
+            return False
+    return True
+
+
+def source_identity(spec: SourceSpec, upload: Upload | None) -> str:
+    """Name the source for record keys: the same file or URL gives the same keys."""
+    if upload is not None:
+        return f"{spec.kind}:sha256:{upload.sha256}"
+    if spec.path:
+        return f"{spec.kind}:file:{Path(spec.path).name}"
+    return f"{spec.kind}:url:{spec.url}"
+
+
+def claim(task_id: int) -> FetchTask | None:
+    """Mark a pending task in progress and return it, or None if it is not runnable.
+
+    A task already in progress is taken over only when its heartbeat is stale,
+    which happens when a worker died and the broker delivered the message again.
+    """
+    now = utcnow()
+    stale_before = now - timedelta(seconds=current_app.config["TASK_STALE_AFTER"])
+    statement = (
+        update(FetchTask)
+        .where(FetchTask.id == task_id)
+        .where(
+            (FetchTask.status == "pending")
+            | (
+                (FetchTask.status == "in_progress")
+                & (FetchTask.heartbeat_at < stale_before)
+            )
+        )
+        .values(
+            status="in_progress",
+            started_at=now,
+            heartbeat_at=now,
+            attempts=FetchTask.attempts + 1,
+        )
+    )
+    claimed = db.session.execute(statement).rowcount
+    db.session.commit()
+    if not claimed:
+        return None
+    return db.session.get(FetchTask, task_id)
+
+
+def run_fetch(task_id: int) -> str:
+    """Run fetch task ``task_id`` to completion or failure and return its status."""
+    task = claim(task_id)
+    if task is None:
+        current = db.session.get(FetchTask, task_id)
+        state = current.status if current else "missing"
+        log.info("fetch task %s not claimed: it is %s", task_id, state)
+        return state
+
+    log.info("fetch task %s started: %s from %s", task.id, task.name, task.source_kind)
+    # Rows from an earlier, interrupted attempt stay; re-reading them counts
+    # them as duplicates, so counters restart from zero.
+    counters = Counters()
+    try:
+        warnings = _load(task, counters)
+    except SourceError as exc:
+        _finish(task, counters, "failed", error=str(exc))
+        log.warning("fetch task %s failed: %s", task.id, exc)
+    except SoftTimeLimitExceeded:
+        limit = current_app.config["TASK_TIME_LIMIT"]
+        _finish(
+            task,
+            counters,
+            "failed",
+            error=f"The fetch took longer than the {limit} s limit and was stopped; "
+            "rows loaded so far are kept. Split the source or raise "
+            "FORECOURT_TASK_TIME_LIMIT.",
+        )
+        log.warning("fetch task %s stopped at the time limit", task.id)
+    except Exception as exc:
+        db.session.rollback()
+        _finish(
+            task,
+            counters,
+            "failed",
+            error=f"Internal error while loading ({exc.__class__.__name__}); "
+            "rows loaded so far are kept. The worker log has the details.",
+        )
+        log.exception("fetch task %s crashed", task.id)
+        raise
+    else:
+        _finish(task, counters, "completed", warning="; ".join(warnings) or None)
+        log.info(
+            "fetch task %s completed: read %d, loaded %d, duplicate %d, "
+            "filtered %d, rejected %d",
+            task.id,
+            counters.read,
+            counters.loaded,
+            counters.duplicate,
+            counters.filtered,
+            counters.rejected,
+        )
+    return task.status
+
+
+def _load(task: FetchTask, counters: Counters) -> list[str]:
+    spec = SourceSpec.from_dict(task.source_spec)
+    filters = Filters.from_dict(task.filters)
+    upload = db.session.get(Upload, spec.upload_id) if spec.upload_id else None
+    if spec.upload_id and upload is None:
+        raise SourceError(
+            f"Upload {spec.upload_id} no longer exists; upload the file again."
+        )
+    identity = source_identity(spec, upload)
+    target = BatchTarget(
+        owner_id=task.owner_id,
+        task_id=task.id,
+        source_kind=spec.kind,
+        source_name=(upload.filename if upload else spec.display_name)[:255],
+    )
+    batch_size = current_app.config["INGEST_BATCH_SIZE"]
+    upload_path = upload.stored_path if upload else None
+
+    with open_records(spec, upload_path=upload_path, http=http_settings()) as stream:
+        normalizer = Normalizer(spec)
+        batch = Batch()
+        for item in stream:
+            counters.read += 1
+            if not isinstance(item, Rejection):
+                item = normalizer.normalize(item)
+            if isinstance(item, Rejection):
+                batch.rejections.append(item)
+            elif not matches(filters, item):
+                counters.filtered += 1
+            else:
+                key = record_key(identity, item)
+                if key in batch.keyed:
+                    batch.repeats += 1
+                else:
+                    batch.keyed[key] = item
+            if len(batch) >= batch_size:
+                _commit_batch(task, target, batch, counters, stream)
+                batch = Batch()
+        _commit_batch(task, target, batch, counters, stream)
+        return list(stream.warnings)
+
+
+def _commit_batch(task, target, batch: Batch, counters: Counters, stream) -> None:
+    loaded = store_batch(db.session, target, list(batch.keyed.items()))
+    insert_rejections(db.session, task.id, batch.rejections)
+    counters.loaded += loaded
+    counters.duplicate += len(batch.keyed) - loaded + batch.repeats
+    counters.rejected += len(batch.rejections)
+    _write_counters(task, counters)
+    task.bytes_read = stream.bytes_read or 0
+    task.bytes_total = stream.bytes_total
+    task.heartbeat_at = utcnow()
+    db.session.commit()
+
+
+def _write_counters(task: FetchTask, counters: Counters) -> None:
+    task.rows_read = counters.read
+    task.rows_loaded = counters.loaded
+    task.rows_duplicate = counters.duplicate
+    task.rows_filtered = counters.filtered
+    task.rows_rejected = counters.rejected
+
+
+def _finish(task, counters: Counters, status: str, error=None, warning=None) -> None:
+    db.session.rollback()
+    task = db.session.get(FetchTask, task.id)
+    _write_counters(task, counters)
+    task.status = status
+    task.error = error
+    task.warning = warning
+    task.finished_at = utcnow()
+    task.heartbeat_at = task.finished_at
+    db.session.commit()
+
+
+def requeue_stale(send) -> list[int]:
+    """Find tasks a lost message or a dead worker left behind and send them again.
+
+    ``send(task_id)`` enqueues one task. Returns the ids sent.
+    """
+    now = utcnow()
+    stale_before = now - timedelta(seconds=current_app.config["TASK_STALE_AFTER"])
+    query = db.select(FetchTask.id).where(
+        ((FetchTask.status == "pending") & (FetchTask.created_at < stale_before))
+        | (
+            (FetchTask.status == "in_progress")
+            & (FetchTask.heartbeat_at < stale_before)
+        )
+    )
+    task_ids = list(db.session.execute(query).scalars())
+    for task_id in task_ids:
+        log.warning("re-sending stale fetch task %s", task_id)
+        send(task_id)
+    return task_ids
