@@ -506,9 +506,7 @@ def write_samples(folder: Path) -> None:
             }
         )
     with open(folder / "sample_data_a.json", "w", encoding="utf-8") as out:
-        json.dump(
-            {"exported_at": "2025-01-02T08:00:00Z", "sales": records}, out, indent=1
-        )
+        json.dump(records, out, indent=1)
         out.write("\n")
 
     with open(folder / "sample_data_b.csv", "w", encoding="utf-8", newline="") as out:
