@@ -1,0 +1,63 @@
+# Forecourt: the commands the README gives.
+#   make run    start the web app and a worker on embedded defaults (no servers)
+#   make test   install what the tests need and run the whole suite
+#   make bench  run the benchmarks (results go to docs/benchmarks.md)
+#   make lint   ruff check and format check
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8050
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test browser-deps services lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): setup.cfg | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	@mkdir -p instance
+	$(BIN)/flask --app wsgi db upgrade
+	@echo ""
+	@echo "Forecourt is starting on http://127.0.0.1:$(PORT)"
+	@echo "Open it and register: the first account becomes the admin."
+	@echo "Or create one here:  $(BIN)/flask --app wsgi create-user NAME --role admin"
+	@echo "Press Ctrl-C to stop the web app and the worker."
+	@echo ""
+	@trap 'kill 0' INT TERM; \
+	$(BIN)/celery -A workers worker --beat --loglevel=INFO --concurrency=2 \
+		--schedule instance/celerybeat-schedule & \
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
+		--access-logfile - wsgi:app & \
+	wait
+
+# Debian's Chromium for the browser test; Playwright drives it and never
+# downloads a browser of its own.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is missing; run: sudo apt-get install chromium"; \
+		fi; \
+	fi
+
+test: install browser-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python -m benchmarks.run_all
+
+clean:
+	rm -rf $(VENV) .pytest_cache *.egg-info
