@@ -112,3 +112,11 @@ def analyst_client(app, make_user):
     response = sign_in(client, "ana")
     assert response.status_code in (302, 303), response.data[:500]
     return client
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_app(request):
+    """The app on SQLite, then on PostgreSQL (skipped when PostgreSQL is down)."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("app")
+    return request.getfixturevalue("pg_app")
