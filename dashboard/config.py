@@ -117,9 +117,14 @@ def load_config() -> dict:
         "HTTP_MAX_BYTES": env_int("HTTP_MAX_MB", 200, minimum=1) * 1024 * 1024,
         "HTTP_MAX_PAGES": env_int("HTTP_MAX_PAGES", 1000, minimum=1),
         "HTTP_RETRIES": env_int("HTTP_RETRIES", 3),
-        # Hosts or networks (CIDR) that source URLs may reach even though they are
-        # private or loopback, e.g. "127.0.0.1,10.0.0.0/8". Empty refuses them all.
-        "HTTP_ALLOWED_NETWORKS": env_list("HTTP_ALLOWED_NETWORKS", []),
+        # Addresses or networks (CIDR) that source URLs may reach even though they
+        # are private or loopback, e.g. "10.0.0.0/8". Empty refuses them all.
+        # The development default allows loopback so that the demo feed and a second
+        # local instance work on a laptop.
+        "HTTP_ALLOWED_NETWORKS": env_list(
+            "HTTP_ALLOWED_NETWORKS",
+            [] if env == "production" else ["127.0.0.0/8", "::1/128"],
+        ),
         "TASK_TIME_LIMIT": env_int("TASK_TIME_LIMIT", 3600, minimum=10),
         "TASK_STALE_AFTER": env_int("TASK_STALE_AFTER", 300, minimum=30),
         "LOGIN_RATE_LIMIT": env_str("LOGIN_RATE_LIMIT", "10 per minute"),
