@@ -1,5 +1,74 @@
-"""Flask CLI commands (placeholder until create-user lands)."""
+"""Flask CLI commands for accounts: ``flask --app wsgi create-user`` and
+``create-token``."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from dashboard.auth import AccountError, create_account
+from models import ROLES, ApiToken, User, db
+
+log = logging.getLogger(__name__)
 
 
-def register_cli(app) -> None:
-    return None
+def read_password() -> str:
+    """Read the password from standard input, or prompt twice on a terminal."""
+    stdin = click.get_text_stream("stdin")
+    if stdin.isatty():
+        return click.prompt(
+            "Password", hide_input=True, confirmation_prompt="Repeat the password"
+        )
+    password = stdin.readline().rstrip("\r\n")
+    if not password:
+        raise click.ClickException(
+            "No password on standard input. Pipe one line with the password, "
+            "or run the command in a terminal to be prompted."
+        )
+    return password
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default="analyst",
+    show_default=True,
+    help="Role of the new user: admin sees every user's data.",
+)
+@with_appcontext
+def create_user_command(username: str, role: str) -> None:
+    """Create a user. The password is read from standard input when it is not a
+    terminal, for example: echo "$PASSWORD" | flask --app wsgi create-user ana."""
+    password = read_password()
+    try:
+        user = create_account(username, password, role)
+    except AccountError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created user {user.username!r} with role {user.role}.")
+
+
+@click.command("create-token")
+@click.argument("username")
+@with_appcontext
+def create_token_command(username: str) -> None:
+    """Print a new API token for a user. Send it as "Authorization: Bearer TOKEN"."""
+    user = User.find(username)
+    if user is None:
+        raise click.ClickException(
+            f"The user {username!r} does not exist. Create it with create-user first."
+        )
+    token_row, token = ApiToken.issue(user)
+    db.session.add(token_row)
+    db.session.commit()
+    log.info("issued API token %s to user %s from the CLI", token_row.id, user.id)
+    click.echo(token)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(create_token_command)

@@ -15,6 +15,8 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA cache_size=-131072")
+    cursor.execute("PRAGMA wal_autocheckpoint=20000")
     cursor.close()
 
 

@@ -47,10 +47,9 @@ def init_celery(app: Flask) -> Celery:
             }
         },
     )
-    if broker.startswith("sqla+"):
-        # kombu's SQLAlchemy transport polls its table; once a second keeps the
-        # embedded default responsive without busy work.
-        celery.conf.broker_transport_options = {"polling_interval": 0.5}
+    # No broker_transport_options for the sqla+ broker: kombu 5.7's SQLAlchemy
+    # transport passes every option to create_engine, which rejects
+    # polling_interval, so the table is polled at kombu's default of once a second.
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

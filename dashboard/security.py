@@ -14,7 +14,15 @@ from models import ApiToken, User, db
 
 # Endpoints that anonymous requests may reach.
 OPEN_ENDPOINTS = frozenset(
-    {"auth.login", "auth.register", "health.healthz", "bootstrap.static", "static"}
+    {
+        "auth.login",
+        "auth.register",
+        "auth.logout",
+        "api.create_token",
+        "health.healthz",
+        "bootstrap.static",
+        "static",
+    }
 )
 
 
@@ -63,7 +71,13 @@ def init_security(app: Flask) -> None:
         if current_user.is_authenticated:
             return None
         if wants_json():
-            response = jsonify(error="sign in or send an API token (Authorization: Bearer)")
+            response = jsonify(
+                error=(
+                    "Authentication required. Sign in, or send an API token in "
+                    "the header Authorization: Bearer <token>."
+                ),
+                field=None,
+            )
             response.status_code = 401
             return response
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -250,7 +250,7 @@ def demo_feed_source(user: User, base_url: str) -> dict[str, Any]:
     return {
         "kind": "api",
         "url": base_url.rstrip("/") + "/api/v1/demo/feed",
-        "params": {"per_page": "200"},
+        "params": {"per_page": "1000"},
         "headers": {"Authorization": f"Bearer {token}"},
         "records_path": "data",
         "pagination": {"style": "next", "next_path": "next", "max_pages": 50},

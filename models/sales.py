@@ -8,20 +8,43 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     SmallInteger,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from models.base import db, utcnow
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-Money = Numeric(14, 2)
-MoneySum = Numeric(20, 2)
+CENT = Decimal("0.01")
+# Largest price a sale may have: 999,999,999,999.99.
+MAX_PRICE = Decimal("999999999999.99")
+
+
+class Cents(TypeDecorator):
+    """An exact money amount stored as a whole number of cents.
+
+    Python sees ``Decimal`` values with two places. The database sees a BIGINT,
+    so sums are exact integer sums on SQLite as well as on PostgreSQL (SQLite
+    would store a NUMERIC column as a binary float).
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return int(Decimal(value).quantize(CENT).scaleb(2))
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return Decimal(int(value)).scaleb(-2)
 
 
 class Sale(db.Model):
@@ -51,7 +74,7 @@ class Sale(db.Model):
     sale_date: Mapped[date]
     # year * 100 + month, so month grouping needs no date function per row.
     month_key: Mapped[int] = mapped_column(Integer)
-    price: Mapped[Decimal] = mapped_column(Money)
+    price: Mapped[Decimal] = mapped_column("price_cents", Cents, key="price")
     currency: Mapped[str | None] = mapped_column(String(3))
     source_kind: Mapped[str] = mapped_column(String(8))
     source_name: Mapped[str] = mapped_column(String(255))
@@ -75,7 +98,9 @@ class MonthlyRollup(db.Model):
     company: Mapped[str] = mapped_column(String(120), primary_key=True)
     source_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     sales_count: Mapped[int] = mapped_column(BigInteger, default=0)
-    revenue: Mapped[Decimal] = mapped_column(MoneySum, default=0)
+    revenue: Mapped[Decimal] = mapped_column(
+        "revenue_cents", Cents, key="revenue", default=0
+    )
 
 
 class MonthlyModelRollup(db.Model):
@@ -91,7 +116,9 @@ class MonthlyModelRollup(db.Model):
     car_model: Mapped[str] = mapped_column(String(120), primary_key=True)
     source_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     sales_count: Mapped[int] = mapped_column(BigInteger, default=0)
-    revenue: Mapped[Decimal] = mapped_column(MoneySum, default=0)
+    revenue: Mapped[Decimal] = mapped_column(
+        "revenue_cents", Cents, key="revenue", default=0
+    )
 
 
 class RejectedRow(db.Model):

@@ -19,8 +19,7 @@ class FetchTask(db.Model):
     __tablename__ = "fetch_tasks"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('pending', 'in_progress', 'completed', 'failed', "
-            "'cancelled')",
+            "status IN ('pending', 'in_progress', 'completed', 'failed', 'cancelled')",
             name="status",
         ),
         CheckConstraint("source_kind IN ('json', 'csv', 'api')", name="source_kind"),

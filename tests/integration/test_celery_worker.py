@@ -75,9 +75,12 @@ def run_through_worker(tmp_path, database_url: str, broker_url: str):
 
 
 def check_loaded(app, task_id: int, statuses: list[str]) -> None:
-    assert statuses[0] == "pending"
-    assert "in_progress" in statuses
-    assert statuses[-1] == "completed"
+    # A fast worker may claim the task before the first poll, so the sequence
+    # may start at in_progress; it must never go backwards or skip in_progress.
+    assert statuses in (
+        ["pending", "in_progress", "completed"],
+        ["in_progress", "completed"],
+    ), statuses
     with app.app_context():
         task = db.session.get(FetchTask, task_id)
         assert task.error is None

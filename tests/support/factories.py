@@ -10,8 +10,8 @@ import pytest
 
 from models import User, db
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
 CASES = FIXTURES / "cases"
 DATA = ROOT / "data"
 

@@ -1,8 +1,8 @@
 """Create users, tasks, sales and rollup tables
 
-Revision ID: 96339551c0dd
+Revision ID: 9c8a19ac935a
 Revises:
-Create Date: 2026-12-04 15:43:43.726554
+Create Date: 2026-12-04 16:06:15.852733
 
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "96339551c0dd"
+revision = "9c8a19ac935a"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -101,7 +101,7 @@ def upgrade():
         sa.Column("company", sa.String(length=120), nullable=False),
         sa.Column("source_kind", sa.String(length=8), nullable=False),
         sa.Column("sales_count", sa.BigInteger(), nullable=False),
-        sa.Column("revenue", sa.Numeric(precision=20, scale=2), nullable=False),
+        sa.Column("revenue_cents", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"],
             ["users.id"],
@@ -124,7 +124,7 @@ def upgrade():
         sa.Column("car_model", sa.String(length=120), nullable=False),
         sa.Column("source_kind", sa.String(length=8), nullable=False),
         sa.Column("sales_count", sa.BigInteger(), nullable=False),
-        sa.Column("revenue", sa.Numeric(precision=20, scale=2), nullable=False),
+        sa.Column("revenue_cents", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"],
             ["users.id"],
@@ -195,7 +195,7 @@ def upgrade():
         sa.Column("utc_offset_minutes", sa.SmallInteger(), nullable=True),
         sa.Column("sale_date", sa.Date(), nullable=False),
         sa.Column("month_key", sa.Integer(), nullable=False),
-        sa.Column("price", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column("price_cents", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column("source_kind", sa.String(length=8), nullable=False),
         sa.Column("source_name", sa.String(length=255), nullable=False),
