@@ -72,6 +72,9 @@ class PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):
         self.pinned_address = pinned_address
 
 
+# NOTE: no test covers HTTPS here, because the tests run no local TLS server.
+# urllib3 takes the SNI name and the certificate host from ``host``, which stays
+# the URL's host name while the socket goes to ``pinned_address``.
 class PinnedHTTPSConnection(_PinnedConnectionMixin, HTTPSConnection):
     def __init__(self, *args: Any, pinned_address: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -70,6 +70,21 @@ REFUSED = [(url, verdict) for url, verdict in SSRF if verdict.startswith("refuse
 ALLOWED = [url for url, verdict in SSRF if verdict.startswith("allow (")]
 
 
+@pytest.fixture
+def make_client():
+    """Build guarded clients from ``settings`` options and close them afterwards."""
+    clients: list[GuardedClient] = []
+
+    def make(**options) -> GuardedClient:
+        client = GuardedClient(settings(**options))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
 def settings(**options) -> HttpSettings:
     values = {"resolver": StubResolver(NAMES), "retries": 0, "backoff": 0.001}
     values.update(options)
@@ -83,8 +98,8 @@ def test_ssrf_table_read():
 
 
 @pytest.mark.parametrize(("url", "verdict"), REFUSED)
-def test_ssrf_refused_at_fetch(url, verdict, connect_log):
-    client = GuardedClient(settings())
+def test_ssrf_refused_at_fetch(url, verdict, connect_log, make_client):
+    client = make_client()
 
     with pytest.raises(DestinationNotAllowed) as caught:
         client.fetch(url)
@@ -208,10 +223,10 @@ def test_address_problem(address, allowed, problem):
     assert address_problem(ipaddress.ip_address(address), allowed) == problem
 
 
-def test_redirect_to_metadata_refused(http_server, connect_log):
+def test_redirect_to_metadata_refused(http_server, connect_log, make_client):
     http_server.routes["/moved"] = redirect_reply("http://169.254.169.254/")
     resolver = StubResolver({"public.example.test": ["127.0.0.1"]})
-    client = GuardedClient(settings(resolver=resolver, allowed_networks=["127.0.0.1"]))
+    client = make_client(resolver=resolver, allowed_networks=["127.0.0.1"])
     url = f"http://public.example.test:{http_server.port}/moved"
 
     with pytest.raises(DestinationNotAllowed) as caught:
@@ -227,12 +242,10 @@ def test_redirect_to_metadata_refused(http_server, connect_log):
     assert connect_log.addresses
 
 
-def test_redirect_to_metadata_name_refused(http_server, connect_log):
+def test_redirect_to_metadata_name_refused(http_server, connect_log, make_client):
     http_server.routes["/moved"] = redirect_reply("http://metadata.google.internal/x")
     table = {"metadata.google.internal": ["169.254.169.254"]}
-    client = GuardedClient(
-        settings(resolver=StubResolver(table), allowed_networks=["127.0.0.1"])
-    )
+    client = make_client(resolver=StubResolver(table), allowed_networks=["127.0.0.1"])
 
     with pytest.raises(DestinationNotAllowed) as caught:
         client.fetch(http_server.url("/moved"))
@@ -241,11 +254,11 @@ def test_redirect_to_metadata_name_refused(http_server, connect_log):
     assert connect_log.outside_loopback() == []
 
 
-def test_redirect_followed_within_limit(http_server):
+def test_redirect_followed_within_limit(http_server, make_client):
     http_server.routes["/a"] = redirect_reply("/b", status=301)
     http_server.routes["/b"] = redirect_reply(http_server.url("/c"), status=307)
     http_server.routes["/c"] = json_reply({"ok": True})
-    client = GuardedClient(settings(allowed_networks=["127.0.0.1"]))
+    client = make_client(allowed_networks=["127.0.0.1"])
 
     with client.fetch(http_server.url("/a")) as response:
         assert response.read() == b'{"ok": true}'
@@ -253,9 +266,9 @@ def test_redirect_followed_within_limit(http_server):
     assert http_server.paths() == ["/a", "/b", "/c"]
 
 
-def test_redirect_loop_stops(http_server):
+def test_redirect_loop_stops(http_server, make_client):
     http_server.routes["/loop"] = redirect_reply("/loop")
-    client = GuardedClient(settings(allowed_networks=["127.0.0.1"]))
+    client = make_client(allowed_networks=["127.0.0.1"])
 
     with pytest.raises(SourceError) as caught:
         client.fetch(http_server.url("/loop"))
@@ -264,11 +277,11 @@ def test_redirect_loop_stops(http_server):
     assert len(http_server.requests) == 6
 
 
-def test_headers_dropped_on_cross_origin_redirect(http_server):
+def test_headers_dropped_on_cross_origin_redirect(http_server, make_client):
     with LocalHTTPServer() as other:
         other.routes["/data"] = json_reply([])
         http_server.routes["/start"] = redirect_reply(other.url("/data"))
-        client = GuardedClient(settings(allowed_networks=["127.0.0.1"]))
+        client = make_client(allowed_networks=["127.0.0.1"])
 
         client.fetch(http_server.url("/start"), headers={"X-Api-Key": "k-123"}).close()
 
@@ -276,7 +289,9 @@ def test_headers_dropped_on_cross_origin_redirect(http_server):
         assert "X-Api-Key" not in other.requests[0].headers
 
 
-def test_rebinding_cannot_change_address(http_server, connect_log, monkeypatch):
+def test_rebinding_cannot_change_address(
+    http_server, connect_log, monkeypatch, make_client
+):
     answers = [["127.0.0.1"], ["10.0.0.7"]]
     calls = []
 
@@ -289,9 +304,7 @@ def test_rebinding_cannot_change_address(http_server, connect_log, monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", _literal_only(no_system_lookup))
     http_server.routes["/feed"] = json_reply([{"a": 1}])
-    client = GuardedClient(
-        settings(resolver=rebinding_resolver, allowed_networks=["127.0.0.1"])
-    )
+    client = make_client(resolver=rebinding_resolver, allowed_networks=["127.0.0.1"])
 
     with client.fetch(
         f"http://rebind.example.test:{http_server.port}/feed"
@@ -316,18 +329,17 @@ def _literal_only(fallback):
 
 
 def test_adapter_refuses_unchecked_request(http_server):
-    session = requests.Session()
-    session.mount("http://", PinnedAddressAdapter())
-
-    with pytest.raises(DestinationNotAllowed):
-        session.get(http_server.url("/"), timeout=5)
+    with requests.Session() as session:
+        session.mount("http://", PinnedAddressAdapter())
+        with pytest.raises(DestinationNotAllowed):
+            session.get(http_server.url("/"), timeout=5)
 
     assert http_server.requests == []
 
 
-def test_body_over_limit_fails(http_server):
+def test_body_over_limit_fails(http_server, make_client):
     http_server.routes["/big"] = text_reply(b"x" * 10_000)
-    client = GuardedClient(settings(allowed_networks=["127.0.0.1"], max_bytes=1000))
+    client = make_client(allowed_networks=["127.0.0.1"], max_bytes=1000)
 
     with pytest.raises(SourceError) as caught:
         client.fetch(http_server.url("/big"))
@@ -335,7 +347,7 @@ def test_body_over_limit_fails(http_server):
     assert "larger than the limit of 1,000 bytes" in str(caught.value)
 
 
-def test_chunked_body_over_limit_fails(http_server):
+def test_chunked_body_over_limit_fails(http_server, make_client):
     data = b"y" * 5000
     chunked = f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n\r\n"
     http_server.routes["/chunked"] = (
@@ -343,7 +355,7 @@ def test_chunked_body_over_limit_fails(http_server):
         {"Content-Type": "text/plain", "Transfer-Encoding": "chunked"},
         chunked,
     )
-    client = GuardedClient(settings(allowed_networks=["127.0.0.1"], max_bytes=1000))
+    client = make_client(allowed_networks=["127.0.0.1"], max_bytes=1000)
 
     with pytest.raises(SourceError) as caught:
         client.fetch(http_server.url("/chunked"))
@@ -351,15 +363,13 @@ def test_chunked_body_over_limit_fails(http_server):
     assert "larger than the limit of 1,000 bytes" in str(caught.value)
 
 
-def test_timeout_retried_then_fails(http_server):
+def test_timeout_retried_then_fails(http_server, make_client):
     def slow(request):
         time.sleep(0.5)
         return json_reply([])
 
     http_server.routes["/slow"] = slow
-    client = GuardedClient(
-        settings(allowed_networks=["127.0.0.1"], timeout=0.1, retries=1)
-    )
+    client = make_client(allowed_networks=["127.0.0.1"], timeout=0.1, retries=1)
 
     with pytest.raises(SourceError) as caught:
         client.fetch(http_server.url("/slow"))
@@ -369,10 +379,10 @@ def test_timeout_retried_then_fails(http_server):
     assert len(http_server.requests) == 2
 
 
-def test_502_html_retried_then_message(http_server):
+def test_502_html_retried_then_message(http_server, make_client):
     body = (CASES / "api_502_body.html").read_bytes()
     http_server.routes["/sales"] = (502, {"Content-Type": "text/html"}, body)
-    client = GuardedClient(settings(allowed_networks=["127.0.0.1"], retries=2))
+    client = make_client(allowed_networks=["127.0.0.1"], retries=2)
 
     with pytest.raises(SourceError) as caught:
         client.fetch(http_server.url("/sales"))
@@ -387,25 +397,23 @@ def test_502_html_retried_then_message(http_server):
     assert len(http_server.requests) == 3
 
 
-def test_5xx_then_success(http_server):
+def test_5xx_then_success(http_server, make_client):
     http_server.routes["/flaky"] = sequence(
         text_reply("down", status=503), json_reply({"ok": 1})
     )
-    client = GuardedClient(settings(allowed_networks=["127.0.0.1"], retries=2))
+    client = make_client(allowed_networks=["127.0.0.1"], retries=2)
 
     with client.fetch(http_server.url("/flaky")) as response:
         assert response.status == 200
     assert len(http_server.requests) == 2
 
 
-def test_retry_after_honoured_and_capped(http_server):
+def test_retry_after_honoured_and_capped(http_server, make_client):
     http_server.routes["/busy"] = sequence(
         (429, {"Retry-After": "30", "Content-Type": "text/plain"}, "slow down"),
         json_reply({"ok": 1}),
     )
-    client = GuardedClient(
-        settings(allowed_networks=["127.0.0.1"], retries=1, max_retry_wait=0.3)
-    )
+    client = make_client(allowed_networks=["127.0.0.1"], retries=1, max_retry_wait=0.3)
 
     started = time.monotonic()
     with client.fetch(http_server.url("/busy")) as response:
@@ -415,8 +423,8 @@ def test_retry_after_honoured_and_capped(http_server):
     assert 0.3 <= elapsed < 5
 
 
-def test_404_not_retried(http_server):
-    client = GuardedClient(settings(allowed_networks=["127.0.0.1"], retries=3))
+def test_404_not_retried(http_server, make_client):
+    client = make_client(allowed_networks=["127.0.0.1"], retries=3)
     url = http_server.url("/missing")
 
     with pytest.raises(SourceError) as caught:
@@ -426,9 +434,9 @@ def test_404_not_retried(http_server):
     assert len(http_server.requests) == 1
 
 
-def test_401_names_credentials(http_server):
+def test_401_names_credentials(http_server, make_client):
     http_server.routes["/private"] = json_reply({"error": "bad key"}, status=401)
-    client = GuardedClient(settings(allowed_networks=["127.0.0.1"]))
+    client = make_client(allowed_networks=["127.0.0.1"])
 
     with pytest.raises(SourceError) as caught:
         client.fetch(http_server.url("/private"))
@@ -437,8 +445,8 @@ def test_401_names_credentials(http_server):
     assert "Check the API key" in str(caught.value)
 
 
-def test_connection_refused_message(connect_log):
-    client = GuardedClient(settings(allowed_networks=["127.0.0.1"], retries=1))
+def test_connection_refused_message(connect_log, make_client):
+    client = make_client(allowed_networks=["127.0.0.1"], retries=1)
 
     with pytest.raises(SourceError) as caught:
         client.fetch("http://127.0.0.1:9/feed")
@@ -447,9 +455,9 @@ def test_connection_refused_message(connect_log):
     assert connect_log.addresses == ["127.0.0.1", "127.0.0.1"]
 
 
-def test_user_agent_and_params_sent(http_server):
+def test_user_agent_and_params_sent(http_server, make_client):
     http_server.routes["/q"] = json_reply([])
-    client = GuardedClient(settings(allowed_networks=["127.0.0.1"]))
+    client = make_client(allowed_networks=["127.0.0.1"])
 
     client.fetch(http_server.url("/q?fixed=1"), params={"page": "2"}).close()
 
