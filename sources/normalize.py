@@ -15,6 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from sources.aliases import (
     ACRONYM_WORDS,
     alias_key,
@@ -385,21 +387,19 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def record_key(identity: str, record: SaleRecord) -> str:
+def record_key(identity: str, record: SaleRecord, raw: RawRecord) -> str:
     """Return the 32-hex-digit key that makes loading the same sale twice a no-op.
 
     A record with a source id is keyed by ``identity`` (the source) and the id as
     text, so "007" and "7" differ, while the number 7 and the string "7" match.
-    A record without one is keyed by its normalised content (company, model,
-    local sale time, price), whatever the source.
+    A record without one is keyed by every raw field of ``raw``, whatever the
+    source: two rows that differ only in a column Forecourt does not store (a
+    VIN, a dealer) are two sales, while a repeated row is a duplicate.
     """
     digest = hashlib.blake2b(digest_size=16)
     if record.source_record_id is not None:
         digest.update(f"id\x1f{identity}\x1f{record.source_record_id}".encode())
     else:
-        content = (
-            f"row\x1f{record.company}\x1f{record.car_model}\x1f"
-            f"{record.sold_at.isoformat()}\x1f{record.price}"
-        )
-        digest.update(content.encode())
+        digest.update(b"row\x1f")
+        digest.update(orjson.dumps(raw.data, option=orjson.OPT_SORT_KEYS, default=str))
     return digest.hexdigest()

@@ -7,22 +7,20 @@ updates counters and a heartbeat with every batch it commits.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import orjson
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 from sqlalchemy import update
 
 from models import FetchTask, Upload, db
 from models.base import utcnow
-from sources import HttpSettings, Normalizer, open_records
+from sources import HttpSettings, Normalizer, open_records, record_key
 from sources.errors import SourceError
-from sources.records import RawRecord, Rejection, SaleRecord
+from sources.records import Rejection, SaleRecord
 from sources.spec import Filters, SourceSpec
 from workers.loader import BatchTarget, insert_rejections, store_batch
 
@@ -85,23 +83,6 @@ def source_identity(spec: SourceSpec, upload: Upload | None) -> str:
     if spec.path:
         return f"{spec.kind}:file:{Path(spec.path).name}"
     return f"{spec.kind}:url:{spec.url}"
-
-
-def record_key(identity: str, raw: RawRecord, record: SaleRecord) -> str:
-    """Return the key that makes re-loading the same record a duplicate.
-
-    A record with a source id is keyed by the source and the id as text, so "007"
-    and "7" differ while the number 7 and the string "7" match. A record without
-    one is keyed by its whole raw content: two rows that differ only in a column
-    Forecourt does not store (a VIN, a dealer) are still two sales.
-    """
-    digest = hashlib.blake2b(digest_size=16)
-    if record.source_record_id is not None:
-        digest.update(f"id\x1f{identity}\x1f{record.source_record_id}".encode())
-    else:
-        digest.update(b"row\x1f")
-        digest.update(orjson.dumps(raw.data, option=orjson.OPT_SORT_KEYS, default=str))
-    return digest.hexdigest()
 
 
 def claim(task_id: int) -> FetchTask | None:
@@ -222,7 +203,7 @@ def _load(task: FetchTask, counters: Counters) -> list[str]:
             elif not matches(filters, item):
                 counters.filtered += 1
             else:
-                key = record_key(identity, raw, item)
+                key = record_key(identity, item, raw)
                 if key in batch.keyed:
                     batch.repeats += 1
                 else:

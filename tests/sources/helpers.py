@@ -45,13 +45,14 @@ def read_source(
     with open_records(spec, upload_path=upload_path, http=http) as stream:
         normalizer = Normalizer(spec)
         for item in stream:
+            raw = item
             if not isinstance(item, Rejection):
-                item = normalizer.normalize(item)
+                item = normalizer.normalize(raw)
             if isinstance(item, Rejection):
                 outcome.rejections.append(item)
             else:
                 outcome.records.append(item)
-                outcome.keys.append(record_key(identity, item))
+                outcome.keys.append(record_key(identity, item, raw))
         outcome.warnings = list(stream.warnings)
         outcome.bytes_read = stream.bytes_read
         outcome.bytes_total = stream.bytes_total

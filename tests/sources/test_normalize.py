@@ -290,16 +290,23 @@ def make_record(**fields) -> SaleRecord:
     return SaleRecord(**values)
 
 
+def raw_of(**data) -> RawRecord:
+    return RawRecord(line_no=2, data=data, raw=",".join(map(str, data.values())))
+
+
+RAW = raw_of(company="Lexus", car_model="RX", sale_date="2023-12-01", price="52000")
+
+
 def test_record_key_shape():
-    key = record_key("csv:file:a.csv", make_record(source_record_id="A1"))
+    key = record_key("csv:file:a.csv", make_record(source_record_id="A1"), RAW)
 
     assert len(key) == 32
     assert int(key, 16) >= 0
 
 
 def test_record_key_id_text_exact():
-    seven = record_key("s", make_record(source_record_id="7"))
-    zero_seven = record_key("s", make_record(source_record_id="007"))
+    seven = record_key("s", make_record(source_record_id="7"), RAW)
+    zero_seven = record_key("s", make_record(source_record_id="007"), RAW)
 
     assert seven != zero_seven
 
@@ -308,36 +315,42 @@ def test_record_key_int_and_string_id_equal():
     from_int = normalize(sale(id=9007199254740993))
     from_text = normalize(sale(id="9007199254740993"))
 
-    assert record_key("s", from_int) == record_key("s", from_text)
+    assert record_key("s", from_int, RAW) == record_key("s", from_text, RAW)
 
 
 def test_record_key_big_ids_differ():
     first = normalize(sale(id=9007199254740993))
     second = normalize(sale(id=9007199254740992))
 
-    assert record_key("s", first) != record_key("s", second)
+    assert record_key("s", first, RAW) != record_key("s", second, RAW)
 
 
 def test_record_key_id_depends_on_source():
     record = make_record(source_record_id="A1")
 
-    assert record_key("source-a", record) != record_key("source-b", record)
+    assert record_key("source-a", record, RAW) != record_key("source-b", record, RAW)
 
 
 def test_record_key_same_content_other_id():
     first = make_record(source_record_id="A1")
     second = make_record(source_record_id="A2")
 
-    assert record_key("s", first) != record_key("s", second)
+    assert record_key("s", first, RAW) != record_key("s", second, RAW)
 
 
-def test_record_key_without_id_uses_content():
+def test_record_key_without_id_uses_raw_content():
     record = make_record()
 
-    assert record_key("source-a", record) == record_key("source-b", record)
-    assert record_key("s", record) != record_key(
-        "s", make_record(price=Decimal("1.00"))
-    )
-    assert record_key("s", record) != record_key("s", make_record(car_model="NX"))
-    later = make_record(sold_at=datetime(2023, 12, 1, 9))
-    assert record_key("s", record) != record_key("s", later)
+    assert record_key("source-a", record, RAW) == record_key("source-b", record, RAW)
+    cheaper = raw_of(company="Lexus", car_model="RX", sale_date="2023-12-01", price="1")
+    assert record_key("s", record, RAW) != record_key("s", record, cheaper)
+
+
+def test_record_key_without_id_sees_unmapped_columns():
+    """Two auction rows equal in every stored field but the VIN are two sales."""
+    record = make_record()
+    first = raw_of(make="Kia", model="Sorento", vin="5xyktca69fg566472")
+    second = raw_of(make="Kia", model="Sorento", vin="5xyktca69fg561319")
+
+    assert record_key("s", record, first) != record_key("s", record, second)
+    assert record_key("s", record, first) == record_key("s", record, first)
