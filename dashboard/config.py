@@ -117,6 +117,8 @@ def load_config() -> dict:
         "HTTP_MAX_BYTES": env_int("HTTP_MAX_MB", 200, minimum=1) * 1024 * 1024,
         "HTTP_MAX_PAGES": env_int("HTTP_MAX_PAGES", 1000, minimum=1),
         "HTTP_RETRIES": env_int("HTTP_RETRIES", 3),
+        # First retry wait in seconds; each further retry waits twice as long.
+        "HTTP_BACKOFF": env_float("HTTP_BACKOFF", 0.5),
         # Addresses or networks (CIDR) that source URLs may reach even though they
         # are private or loopback, e.g. "10.0.0.0/8". Empty refuses them all.
         # The development default allows loopback so that the demo feed and a second

@@ -55,6 +55,7 @@ def http_settings() -> HttpSettings:
         max_bytes=config["HTTP_MAX_BYTES"],
         max_pages=config["HTTP_MAX_PAGES"],
         retries=config["HTTP_RETRIES"],
+        backoff=config["HTTP_BACKOFF"],
         allowed_networks=config["HTTP_ALLOWED_NETWORKS"],
     )
 

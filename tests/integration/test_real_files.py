@@ -10,49 +10,12 @@ from decimal import Decimal
 import pandas as pd
 from sqlalchemy import func
 
-from models import FetchTask, MonthlyRollup, RejectedRow, Sale, db
-from sources.spec import parse_source_spec
-from tests.support.factories import DATA, add_user
-from workers.ingest import run_fetch
+from models import MonthlyRollup, RejectedRow, Sale, db
+from tests.support.factories import DATA
+from tests.support.fetch import run_task, totals
 
 REPORT = DATA / "real" / "car_sales_report.csv"
 VEHICLES = DATA / "real" / "vehicle_sales_sample.csv"
-
-
-def run_task(app, source: dict, filters: dict | None = None, owner: str = "ana") -> int:
-    """Store a task for ``source`` and run it in this process, as a worker would."""
-    with app.app_context():
-        from models import User
-
-        user = User.find(owner)
-        owner_id = user.id if user else add_user(app, owner)
-        spec = parse_source_spec(source, data_dirs=app.config["DATA_DIRS"])
-        task = FetchTask(
-            owner_id=owner_id,
-            name="test",
-            source_kind=spec.kind,
-            source_spec=spec.to_dict(),
-            filters=filters or {},
-        )
-        db.session.add(task)
-        db.session.commit()
-        task_id = task.id
-        run_fetch(task_id)
-        db.session.remove()
-    return task_id
-
-
-def totals(app, task_id: int) -> tuple[FetchTask, int, Decimal]:
-    with app.app_context():
-        task = db.session.get(FetchTask, task_id)
-        db.session.expunge(task)
-        count = db.session.scalar(
-            db.select(func.count()).select_from(Sale).where(Sale.task_id == task_id)
-        )
-        revenue = db.session.scalar(
-            db.select(func.sum(Sale.price)).where(Sale.task_id == task_id)
-        )
-    return task, count, Decimal(revenue or 0)
 
 
 REPORT_SOURCE = {
