@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from dashboard import api, auth, cli, health, security
     from dashboard.app_dash import init_dash
+    from dashboard.cache import init_cache
     from dashboard.database import init_database
     from dashboard.extensions import bootstrap, csrf, limiter, login_manager, migrate
     from dashboard.queue import init_celery
@@ -53,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     security.init_security(app)
     init_celery(app)
+    init_cache(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as sql_select
 
+from dashboard.cache import remember
 from models import MonthlyModelRollup, MonthlyRollup, Sale, db
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,13 @@ def _month_label(month_key: int) -> str:
 
 def summary(query: SalesQuery) -> dict[str, Any]:
     """Aggregate sales for ``query``: totals and breakdowns by month, company and
-    source. Money values are exact decimal strings with two places."""
+    source. Money values are exact decimal strings with two places.
+
+    Results are cached until the next batch of sales in the query's scope."""
+    return remember("summary", query.owner_id, query, lambda: _summary(query))
+
+
+def _summary(query: SalesQuery) -> dict[str, Any]:
     by_source_rows = _grouped(query, "source_kind")
     total_sales = sum(count for _, count, _ in by_source_rows)
     revenue = sum((money for _, _, money in by_source_rows), Decimal("0.00"))
@@ -170,6 +177,10 @@ def summary(query: SalesQuery) -> dict[str, Any]:
 
 def heatmap(query: SalesQuery) -> list[dict[str, Any]]:
     """Return sales and revenue per (year, month) cell, in calendar order."""
+    return remember("heatmap", query.owner_id, query, lambda: _heatmap(query))
+
+
+def _heatmap(query: SalesQuery) -> list[dict[str, Any]]:
     cells = []
     for key, count, money in sorted(_grouped(query, "month_key")):
         cells.append(
@@ -192,6 +203,13 @@ def filter_options(owner_id: int | None, companies: tuple[str, ...] = ()) -> dic
 
     Models are narrowed to ``companies`` when any are given.
     """
+    companies = tuple(companies)
+    return remember(
+        "options", owner_id, companies, lambda: _filter_options(owner_id, companies)
+    )
+
+
+def _filter_options(owner_id: int | None, companies: tuple[str, ...]) -> dict:
     owner_only = SalesQuery(owner_id=owner_id)
     monthly_where = _filter_conditions(MONTHLY, owner_only)
     month_keys = _distinct(

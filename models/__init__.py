@@ -1,7 +1,13 @@
 """SQLAlchemy models and the Flask-SQLAlchemy ``db`` they are bound to."""
 
 from models.base import db
-from models.sales import MonthlyModelRollup, MonthlyRollup, RejectedRow, Sale
+from models.sales import (
+    DatasetVersion,
+    MonthlyModelRollup,
+    MonthlyRollup,
+    RejectedRow,
+    Sale,
+)
 from models.tasks import TASK_STATUSES, FetchTask, Upload
 from models.users import ROLES, ApiToken, User
 
@@ -9,6 +15,7 @@ __all__ = [
     "ROLES",
     "TASK_STATUSES",
     "ApiToken",
+    "DatasetVersion",
     "FetchTask",
     "MonthlyModelRollup",
     "MonthlyRollup",

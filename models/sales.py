@@ -138,3 +138,18 @@ class RejectedRow(db.Model):
 
     def __repr__(self) -> str:
         return f"<RejectedRow task={self.task_id} line={self.line_no} {self.reason!r}>"
+
+
+class DatasetVersion(db.Model):
+    """A counter per owner that every batch adding sales raises by one.
+
+    Cached dashboard results are keyed by it, so a cache entry is never served
+    after the data under it changed.
+    """
+
+    __tablename__ = "dataset_versions"
+
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

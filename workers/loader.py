@@ -107,6 +107,12 @@ POSTGRES_MERGE = (
 )
 
 
+BUMP_VERSION = (
+    "INSERT INTO dataset_versions (owner_id, version) VALUES ({owner}, 1) "
+    "ON CONFLICT (owner_id) DO UPDATE SET version = dataset_versions.version + 1"
+)
+
+
 def _rows(target: BatchTarget, keyed: list[tuple[str, SaleRecord]], text_times: bool):
     for key, record in keyed:
         day = record.sale_date
@@ -129,7 +135,7 @@ def _rows(target: BatchTarget, keyed: list[tuple[str, SaleRecord]], text_times: 
         )
 
 
-def _store_sqlite(connection, rows) -> int:
+def _store_sqlite(connection, rows, owner_id: int) -> int:
     cursor = connection.cursor()
     try:
         cursor.executemany(SQLITE_INSERT, rows)
@@ -139,12 +145,13 @@ def _store_sqlite(connection, rows) -> int:
         last_id = cursor.execute("SELECT max(id) FROM sales").fetchone()[0]
         for statement in SQLITE_ROLLUPS:
             cursor.execute(statement, (last_id - inserted, last_id))
+        cursor.execute(BUMP_VERSION.format(owner="?"), (owner_id,))
         return inserted
     finally:
         cursor.close()
 
 
-def _store_postgres(connection, rows) -> int:
+def _store_postgres(connection, rows, owner_id: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(POSTGRES_STAGING)
         with cursor.copy(POSTGRES_COPY) as copy:
@@ -153,6 +160,8 @@ def _store_postgres(connection, rows) -> int:
         cursor.execute(POSTGRES_MERGE)
         inserted = cursor.fetchone()[0]
         cursor.execute("TRUNCATE sales_staging")
+        if inserted:
+            cursor.execute(BUMP_VERSION.format(owner="%s"), (owner_id,))
         return inserted
 
 
@@ -170,9 +179,11 @@ def store_batch(
     dialect = connection.dialect.name
     raw = connection.connection.driver_connection
     if dialect == "sqlite":
-        return _store_sqlite(raw, _rows(target, keyed, text_times=True))
+        rows = _rows(target, keyed, text_times=True)
+        return _store_sqlite(raw, rows, target.owner_id)
     if dialect == "postgresql":
-        return _store_postgres(raw, _rows(target, keyed, text_times=False))
+        rows = _rows(target, keyed, text_times=False)
+        return _store_postgres(raw, rows, target.owner_id)
     raise RuntimeError(f"unsupported database {dialect!r}; use SQLite or PostgreSQL")
 
 

@@ -51,6 +51,9 @@ def base_config(tmp_path: Path, database_url: str) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SECRET_KEY": "test-secret",
+        # Tests that seed rollup rows directly do not raise the data version, so
+        # the dashboard cache is off unless a test turns it on.
+        "CACHE_TYPE": "NullCache",
     }
 
 
