@@ -176,19 +176,20 @@ def _summary(query: SalesQuery) -> dict[str, Any]:
 
 
 def heatmap(query: SalesQuery) -> list[dict[str, Any]]:
-    """Return sales and revenue per (year, month) cell, in calendar order."""
-    return remember("heatmap", query.owner_id, query, lambda: _heatmap(query))
+    """Return sales and revenue per (year, month) cell, in calendar order.
 
-
-def _heatmap(query: SalesQuery) -> list[dict[str, Any]]:
+    The cells are the months of ``summary``, so a refresh that draws both runs
+    the month query once.
+    """
     cells = []
-    for key, count, money in sorted(_grouped(query, "month_key")):
+    for row in summary(query)["by_month"]:
+        year, month = row["month"].split("-")
         cells.append(
             {
-                "year": key // 100,
-                "month": key % 100,
-                "sales": count,
-                "revenue": str(money),
+                "year": int(year),
+                "month": int(month),
+                "sales": row["sales"],
+                "revenue": row["revenue"],
             }
         )
     return cells

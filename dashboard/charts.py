@@ -5,6 +5,12 @@ Pure functions: they take the lists that ``analytics.summary`` and
 the page callbacks stay thin and these can be tested on plain data. Every builder
 returns ``empty_figure`` for empty input, so an empty selection draws a message
 instead of blank axes.
+
+Figures are plain dicts in Plotly's JSON schema, not ``plotly.graph_objects``
+objects: building the four figures of one refresh through graph objects costs
+about 30 ms of validation on this project's 2-core benchmark machine, and a dict
+costs well under 1 ms. The tests pass every figure through ``go.Figure`` so the
+schema is still checked.
 """
 
 from __future__ import annotations
@@ -13,28 +19,21 @@ import calendar
 from collections.abc import Sequence
 from typing import Any
 
-import plotly.graph_objects as go
 import plotly.io as pio
 
+Figure = dict[str, Any]
 
-def _slim_template(name: str) -> go.layout.Template:
-    """Keep only the 2D layout part of a Plotly template.
+
+def _slim_template(name: str) -> dict[str, Any]:
+    """Keep only the 2D layout part of a Plotly template, as a dict.
 
     The full "plotly_white" template is about 7 KB of JSON, mostly defaults for
     trace types and 3D scenes these charts never draw, and it would travel with
     every figure on every refresh.
     """
-    layout = pio.templates[name].layout
-    return go.layout.Template(
-        layout={
-            "paper_bgcolor": layout.paper_bgcolor,
-            "plot_bgcolor": layout.plot_bgcolor,
-            "colorway": layout.colorway,
-            "hovermode": layout.hovermode,
-            "xaxis": layout.xaxis,
-            "yaxis": layout.yaxis,
-        }
-    )
+    layout = pio.templates[name].layout.to_plotly_json()
+    keep = ("paper_bgcolor", "plot_bgcolor", "colorway", "hovermode", "xaxis", "yaxis")
+    return {"layout": {key: layout[key] for key in keep if key in layout}}
 
 
 TEMPLATE = _slim_template("plotly_white")
@@ -53,18 +52,23 @@ MONTH_NAMES = [calendar.month_abbr[number] for number in range(1, 13)]
 NO_DATA = "No sales match these filters."
 
 
-def _style(figure: go.Figure, *, height: int = 360) -> go.Figure:
-    figure.update_layout(
-        template=TEMPLATE,
-        height=height,
-        margin={"l": 16, "r": 16, "t": 16, "b": 16},
-        font={"family": FONT_FAMILY, "color": TEXT_COLOR, "size": 13},
-        hoverlabel={"bgcolor": "white", "font_size": 13, "font_family": FONT_FAMILY},
+def _figure(trace: dict[str, Any] | None, *, height: int = 360, **layout) -> Figure:
+    """Wrap one trace (or none) in a figure with the shared style and ``layout``."""
+    base = {
+        "template": TEMPLATE,
+        "height": height,
+        "margin": {"l": 16, "r": 16, "t": 16, "b": 16},
+        "font": {"family": FONT_FAMILY, "color": TEXT_COLOR, "size": 13},
+        "hoverlabel": {
+            "bgcolor": "white",
+            "font": {"size": 13, "family": FONT_FAMILY},
+        },
         # Thousands separated by commas, decimals by a dot: 1,234.50.
-        separators=".,",
-        showlegend=False,
-    )
-    return figure
+        "separators": ".,",
+        "showlegend": False,
+    }
+    base.update(layout)
+    return {"data": [trace] if trace else [], "layout": base}
 
 
 def _money(value: str | float | None) -> float:
@@ -72,21 +76,24 @@ def _money(value: str | float | None) -> float:
     return float(value) if value not in (None, "") else 0.0
 
 
-def empty_figure(message: str = NO_DATA, *, height: int = 360) -> go.Figure:
+def empty_figure(message: str = NO_DATA, *, height: int = 360) -> Figure:
     """Build a figure with no axes and ``message`` in the middle."""
-    figure = go.Figure()
-    figure.add_annotation(
-        text=message,
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        showarrow=False,
-        font={"size": 15, "color": MUTED_COLOR},
+    note = {
+        "text": message,
+        "x": 0.5,
+        "y": 0.5,
+        "xref": "paper",
+        "yref": "paper",
+        "showarrow": False,
+        "font": {"size": 15, "color": MUTED_COLOR},
+    }
+    return _figure(
+        None,
+        height=height,
+        annotations=[note],
+        xaxis={"visible": False},
+        yaxis={"visible": False},
     )
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
-    return _style(figure, height=height)
 
 
 def _month_range(first: str, last: str) -> list[str]:
@@ -99,7 +106,7 @@ def _month_range(first: str, last: str) -> list[str]:
     return months
 
 
-def volume_figure(by_month: Sequence[dict[str, Any]], currency: str = "$") -> go.Figure:
+def volume_figure(by_month: Sequence[dict[str, Any]], currency: str = "$") -> Figure:
     """Build a line chart of sales per month from ``summary()["by_month"]``.
 
     Months without sales between the first and the last are gaps in the line,
@@ -114,26 +121,27 @@ def volume_figure(by_month: Sequence[dict[str, Any]], currency: str = "$") -> go
     revenue = [
         _money(rows[month]["revenue"]) if month in rows else None for month in months
     ]
-    figure = go.Figure(
-        go.Scatter(
-            x=[f"{month}-01" for month in months],
-            y=sales,
-            customdata=revenue,
-            mode="lines+markers",
-            connectgaps=False,
-            # Markers on the first and last month would be cut in half otherwise.
-            cliponaxis=False,
-            line={"color": PRIMARY, "width": 2.5},
-            marker={"size": 6},
-            hovertemplate=(
-                "<b>%{x|%B %Y}</b><br>%{y:,} sales<br>"
-                f"Revenue {currency}%{{customdata:,.2f}}<extra></extra>"
-            ),
-        )
+    trace = {
+        "type": "scatter",
+        "x": [f"{month}-01" for month in months],
+        "y": sales,
+        "customdata": revenue,
+        "mode": "lines+markers",
+        "connectgaps": False,
+        # Markers on the first and last month would be cut in half otherwise.
+        "cliponaxis": False,
+        "line": {"color": PRIMARY, "width": 2.5},
+        "marker": {"size": 6},
+        "hovertemplate": (
+            "<b>%{x|%B %Y}</b><br>%{y:,} sales<br>"
+            f"Revenue {currency}%{{customdata:,.2f}}<extra></extra>"
+        ),
+    }
+    return _figure(
+        trace,
+        xaxis={"type": "date", "tickformat": "%b %Y", "showgrid": False},
+        yaxis={"title": {"text": "Sales"}, "rangemode": "tozero", "tickformat": ",d"},
     )
-    figure.update_xaxes(type="date", tickformat="%b %Y", showgrid=False)
-    figure.update_yaxes(title_text="Sales", rangemode="tozero", tickformat=",d")
-    return _style(figure)
 
 
 def _top_companies(
@@ -157,7 +165,7 @@ def company_figure(
     by_company: Sequence[dict[str, Any]],
     currency: str = "$",
     top: int = TOP_COMPANIES,
-) -> go.Figure:
+) -> Figure:
     """Build a horizontal bar chart of sales by company, largest on top.
 
     Companies past the first ``top`` are summed into one "Other" bar.
@@ -169,64 +177,60 @@ def company_figure(
     # Plotly draws the first category at the bottom, so reverse for largest on top.
     rows.reverse()
     colors = [OTHER_COLOR if row.get("other") else PRIMARY for row in rows]
-    figure = go.Figure(
-        go.Bar(
-            x=[row["sales"] for row in rows],
-            y=[row["company"] for row in rows],
-            customdata=[_money(row["revenue"]) for row in rows],
-            orientation="h",
-            marker={"color": colors},
-            # The Other bar can dwarf the rest, so each bar carries its count.
-            texttemplate="%{x:,}",
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate=(
-                "<b>%{y}</b><br>%{x:,} sales<br>"
-                f"Revenue {currency}%{{customdata:,.2f}}<extra></extra>"
-            ),
-        )
+    trace = {
+        "type": "bar",
+        "x": [row["sales"] for row in rows],
+        "y": [row["company"] for row in rows],
+        "customdata": [_money(row["revenue"]) for row in rows],
+        "orientation": "h",
+        "marker": {"color": colors},
+        # The Other bar can dwarf the rest, so each bar carries its count.
+        "texttemplate": "%{x:,}",
+        "textposition": "outside",
+        "cliponaxis": False,
+        "hovertemplate": (
+            "<b>%{y}</b><br>%{x:,} sales<br>"
+            f"Revenue {currency}%{{customdata:,.2f}}<extra></extra>"
+        ),
+    }
+    return _figure(
+        trace,
+        height=max(360, 28 * len(rows) + 60),
+        xaxis={"title": {"text": "Sales"}, "tickformat": ",d"},
+        yaxis={"type": "category", "automargin": True},
+        # Room on the right for the count beside the longest bar.
+        margin={"l": 16, "r": 64, "t": 16, "b": 16},
     )
-    figure.update_xaxes(title_text="Sales", tickformat=",d")
-    figure.update_yaxes(type="category", automargin=True)
-    height = max(360, 28 * len(rows) + 60)
-    _style(figure, height=height)
-    # Room on the right for the count beside the longest bar.
-    figure.update_layout(margin_r=64)
-    return figure
 
 
-def source_figure(
-    by_source: Sequence[dict[str, Any]], currency: str = "$"
-) -> go.Figure:
+def source_figure(by_source: Sequence[dict[str, Any]], currency: str = "$") -> Figure:
     """Build a donut chart of sales per source kind."""
     if not by_source:
         return empty_figure()
 
     kinds = [row["source"] for row in by_source]
-    figure = go.Figure(
-        go.Pie(
-            labels=[SOURCE_LABELS.get(kind, kind) for kind in kinds],
-            values=[row["sales"] for row in by_source],
-            customdata=[_money(row["revenue"]) for row in by_source],
-            marker={"colors": [SOURCE_COLORS.get(kind, OTHER_COLOR) for kind in kinds]},
-            hole=0.55,
-            sort=False,
-            textinfo="percent",
-            hovertemplate=(
-                "<b>%{label}</b><br>%{value:,} sales (%{percent})<br>"
-                f"Revenue {currency}%{{customdata:,.2f}}<extra></extra>"
-            ),
-        )
-    )
-    _style(figure)
-    figure.update_layout(
+    trace = {
+        "type": "pie",
+        "labels": [SOURCE_LABELS.get(kind, kind) for kind in kinds],
+        "values": [row["sales"] for row in by_source],
+        "customdata": [_money(row["revenue"]) for row in by_source],
+        "marker": {"colors": [SOURCE_COLORS.get(kind, OTHER_COLOR) for kind in kinds]},
+        "hole": 0.55,
+        "sort": False,
+        "textinfo": "percent",
+        "hovertemplate": (
+            "<b>%{label}</b><br>%{value:,} sales (%{percent})<br>"
+            f"Revenue {currency}%{{customdata:,.2f}}<extra></extra>"
+        ),
+    }
+    return _figure(
+        trace,
         showlegend=True,
         legend={"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.05},
     )
-    return figure
 
 
-def heatmap_figure(cells: Sequence[dict[str, Any]], currency: str = "$") -> go.Figure:
+def heatmap_figure(cells: Sequence[dict[str, Any]], currency: str = "$") -> Figure:
     """Build a month-by-year heatmap of sales counts from ``analytics.heatmap``.
 
     Months without sales are left blank rather than drawn as zero.
@@ -243,26 +247,27 @@ def heatmap_figure(cells: Sequence[dict[str, Any]], currency: str = "$") -> go.F
         sales[row][column] = cell["sales"]
         revenue[row][column] = _money(cell["revenue"])
 
-    figure = go.Figure(
-        go.Heatmap(
-            z=sales,
-            x=MONTH_NAMES,
-            y=[str(year) for year in years],
-            customdata=revenue,
-            colorscale="Blues",
-            xgap=3,
-            ygap=3,
-            hoverongaps=False,
-            texttemplate="%{z:,}",
-            textfont={"size": 12},
-            colorbar={"title": {"text": "Sales"}, "tickformat": ",d", "thickness": 12},
-            hovertemplate=(
-                "<b>%{x} %{y}</b><br>%{z:,} sales<br>"
-                f"Revenue {currency}%{{customdata:,.2f}}<extra></extra>"
-            ),
-        )
+    trace = {
+        "type": "heatmap",
+        "z": sales,
+        "x": MONTH_NAMES,
+        "y": [str(year) for year in years],
+        "customdata": revenue,
+        "colorscale": "Blues",
+        "xgap": 3,
+        "ygap": 3,
+        "hoverongaps": False,
+        "texttemplate": "%{z:,}",
+        "textfont": {"size": 12},
+        "colorbar": {"title": {"text": "Sales"}, "tickformat": ",d", "thickness": 12},
+        "hovertemplate": (
+            "<b>%{x} %{y}</b><br>%{z:,} sales<br>"
+            f"Revenue {currency}%{{customdata:,.2f}}<extra></extra>"
+        ),
+    }
+    return _figure(
+        trace,
+        height=max(220, 46 * len(years) + 90),
+        xaxis={"type": "category", "side": "top", "showgrid": False},
+        yaxis={"type": "category", "autorange": "reversed", "showgrid": False},
     )
-    figure.update_xaxes(type="category", side="top", showgrid=False)
-    figure.update_yaxes(type="category", autorange="reversed", showgrid=False)
-    height = max(220, 46 * len(years) + 90)
-    return _style(figure, height=height)

@@ -5,7 +5,24 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import pytest
 
-from dashboard import charts
+from dashboard import charts as chart_builders
+
+
+class ValidatedCharts:
+    """The chart builders, with each figure dict checked by ``go.Figure``.
+
+    ``go.Figure`` raises on any property that Plotly's schema does not know, so
+    every test here also checks that the dicts the page sends are valid.
+    """
+
+    def __getattr__(self, name: str):
+        value = getattr(chart_builders, name)
+        if name.endswith("_figure"):
+            return lambda *args, **kwargs: go.Figure(value(*args, **kwargs))
+        return value
+
+
+charts = ValidatedCharts()
 
 BY_MONTH = [
     {"month": "2023-01", "sales": 2, "revenue": "45000.50"},
