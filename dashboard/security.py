@@ -53,7 +53,9 @@ def load_user_from_token(req) -> User | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     row = db.session.execute(
-        db.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash_token(token.strip()))
+        db.select(ApiToken).where(
+            ApiToken.token_hash == ApiToken.hash_token(token.strip())
+        )
     ).scalar_one_or_none()
     if row is None:
         return None
