@@ -176,3 +176,15 @@ def test_sourcing_filters_count_filtered_rows(any_app):
     assert task.rows_loaded == int(keep.sum())
     assert task.rows_filtered == len(frame) - int(keep.sum())
     assert count == int(keep.sum())
+
+
+def test_real_files_map_headers_without_mapping(app):
+    report = run_task(app, {"kind": "csv", "path": "data/real/car_sales_report.csv"})
+    vehicles = run_task(
+        app, {"kind": "csv", "path": "data/real/vehicle_sales_sample.csv"}
+    )
+    report_task, report_count, _ = totals(app, report)
+    vehicle_task, vehicle_count, _ = totals(app, vehicles)
+    assert (report_task.status, report_count) == ("completed", 23906)
+    assert (vehicle_task.status, vehicle_count) == ("completed", 9973)
+    assert vehicle_task.rows_rejected == 26
