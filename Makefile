@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 PORT ?= 8050
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test browser-deps services lint bench clean
+.PHONY: install run test browser-deps services lint bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,8 +56,19 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install
-	$(BIN)/python -m benchmarks.run_all
+# The sqlite3 shell is the baseline of the SQLite ingest benchmark.
+bench-deps:
+	@if ! command -v sqlite3 >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; \
+		else \
+			echo "sqlite3 is missing; run: sudo apt-get install sqlite3"; \
+		fi; \
+	fi
+
+# BENCH_QUICK=1 make bench runs the 100,000-row smoke run without --big.
+bench: install bench-deps
+	$(BIN)/python -m benchmarks.run_all --big
 
 clean:
 	rm -rf $(VENV) .pytest_cache *.egg-info
