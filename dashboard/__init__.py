@@ -26,8 +26,14 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the Flask app with Dash mounted on it."""
+def create_app(
+    test_config: dict[str, Any] | None = None, *, mount_dash: bool = True
+) -> Flask:
+    """Build the Flask app with Dash mounted on it.
+
+    Workers pass ``mount_dash=False``: they run tasks in the app context and never
+    serve a page, and Dash with its page modules costs about 55 MB per process.
+    """
     app = Flask(__name__, instance_path=str(INSTANCE))
     app.config.from_mapping(load_config())
     if test_config:
@@ -35,14 +41,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_logging(app.config["LOG_LEVEL"])
     INSTANCE.mkdir(parents=True, exist_ok=True)
 
-    from models import db
-
     from dashboard import api, auth, cli, health, security
-    from dashboard.app_dash import init_dash
     from dashboard.cache import init_cache
     from dashboard.database import init_database
     from dashboard.extensions import bootstrap, csrf, limiter, login_manager, migrate
     from dashboard.queue import init_celery
+    from models import db
 
     db.init_app(app)
     init_database(app)
@@ -61,5 +65,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     cli.register_cli(app)
-    init_dash(app)
+    if mount_dash:
+        from dashboard.app_dash import init_dash
+
+        init_dash(app)
     return app

@@ -6,6 +6,7 @@ command-line step. Every later self-registered account is an analyst.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from urllib.parse import unquote, urlsplit
@@ -41,9 +42,18 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
-# Checked when the username is unknown, so a wrong name takes as long as a wrong
-# password and the response time does not reveal which names exist.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Return a hash to check when the username is unknown.
+
+    A wrong name then takes as long as a wrong password, so the response time
+    does not reveal which names exist. It is made on first use because scrypt
+    takes about 32 MB and 0.1 s, which every process importing this module
+    (workers too) would otherwise pay at start-up.
+    """
+    return generate_password_hash("not-a-real-password", method="scrypt")
+
 
 # Paths a browser must never be sent to after signing in: Dash's JSON routes
 # (all start with "/_"), the REST API, and sign-out.
@@ -127,7 +137,7 @@ def authenticate(username: str, password: str) -> User | None:
     """Return the user when the password matches, else None."""
     user = User.find(username) if username else None
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not user.check_password(password):
         return None

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask_caching import Cache
 from sqlalchemy import func
 
@@ -44,7 +44,18 @@ def init_cache(app: Flask) -> None:
 
 
 def data_version(owner_id: int | None) -> int:
-    """Return the data version of one owner, or of all data for ``None``."""
+    """Return the data version of one owner, or of all data for ``None``.
+
+    Within one request the first answer is reused, so a refresh that reads
+    several cached results asks the database once.
+    """
+    versions = g.setdefault("forecourt_data_versions", {}) if has_app_context() else {}
+    if owner_id not in versions:
+        versions[owner_id] = _read_version(owner_id)
+    return versions[owner_id]
+
+
+def _read_version(owner_id: int | None) -> int:
     if owner_id is None:
         statement = db.select(func.coalesce(func.sum(DatasetVersion.version), 0))
     else:

@@ -6,5 +6,5 @@ runs tasks in is ``flask_app``.
 
 from dashboard import create_app
 
-flask_app = create_app()
+flask_app = create_app(mount_dash=False)
 app = flask_app.extensions["celery"]
