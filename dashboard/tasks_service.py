@@ -101,7 +101,7 @@ def create_task(
     )
     parsed_filters = parse_filters(filters)
     if spec.upload_id:
-        _check_upload(user, spec.upload_id)
+        spec.upload_name = _check_upload(user, spec.upload_id).filename
 
     task = FetchTask(
         owner_id=user.id,

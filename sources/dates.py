@@ -21,6 +21,7 @@ Recognised forms:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -173,6 +174,30 @@ def _build(year: int, month: int, day: int, match: re.Match) -> datetime:
         return datetime(year, month, day, hour, minute, second, microsecond)
     except ValueError as exc:
         raise DateProblem(f"is not a valid date ({exc})") from None
+
+
+def guess_date_order(values: Iterable[object]) -> str | None:
+    """Decide from a sample whether dates such as ``03/04/2023`` put the day first.
+
+    Return "dmy" when some date has a first number above 12 (``15/02/2024``) and
+    none has a second number above 12, "mdy" in the opposite case, and None when
+    the sample cannot tell or holds both kinds.
+    """
+    day_first = month_first = False
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        match = _NUMERIC.match(value.strip())
+        if match is None or len(match["c"]) != 4:
+            continue
+        first, second = int(match["a"]), int(match["b"])
+        day_first |= first > 12 >= second
+        month_first |= second > 12 >= first
+    if day_first and not month_first:
+        return "dmy"
+    if month_first and not day_first:
+        return "mdy"
+    return None
 
 
 def _parse_numeric(text: str, date_order: str) -> tuple[datetime, int | None] | None:

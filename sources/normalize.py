@@ -163,6 +163,15 @@ class Normalizer:
             raw.line_no,
         )
 
+    def sale_date_value(self, raw: RawRecord) -> Any:
+        """Return the raw value of the sale date column of ``raw``, or None."""
+        plan = self.plans.get(tuple(raw.data))
+        if plan is None:
+            plan = self._plan_for(raw.data)
+        if plan.nested:
+            return plan.values(raw.data)[2]
+        return raw.data.get(plan.sale_date) if plan.sale_date else None
+
     def _plan_for(self, data: dict[str, Any]) -> ColumnPlan:
         columns = list(data)
         found = {}

@@ -54,6 +54,7 @@ class SourceSpec:
     kind: str
     path: str | None = None  # resolved absolute path of a stored file
     upload_id: str | None = None
+    upload_name: str | None = None  # the uploaded file's name, for messages
     url: str | None = None
     format: str = "auto"  # JSON only: auto, array or ndjson
     records_path: str | None = None  # dotted key path to the records list
@@ -85,6 +86,8 @@ class SourceSpec:
             return self.url[:255]
         if self.path:
             return Path(self.path).name
+        if self.upload_name:
+            return self.upload_name
         return f"upload {self.upload_id}"
 
     @classmethod

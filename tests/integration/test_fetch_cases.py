@@ -16,7 +16,7 @@ from sqlalchemy import func
 from dashboard import analytics
 from models import MonthlyModelRollup, Sale, db
 from tests.support import fetch
-from tests.support.factories import CASES
+from tests.support.factories import CASES, DATA
 from tests.support.fetch import rejections, run_task, task_row, totals
 from tests.support.httpserver import http_server, json_reply, text_reply  # noqa: F401
 
@@ -247,3 +247,70 @@ def test_missing_stored_file_fails_task(any_app, tmp_path, monkeypatch):
     assert "soon_gone.csv" in task.error
     with any_app.app_context():
         assert db.session.scalar(db.select(func.count()).select_from(Sale)) == 0
+
+
+def test_day_first_file_reads_every_date_day_first(app, tmp_path):
+    (tmp_path / "dmy.csv").write_text(
+        "id,company,car_model,sale_date,price\n"
+        "1,Kia,Rio,01/03/2024,100\n"
+        "2,Kia,Rio,12/03/2024,100\n"
+        "3,Kia,Rio,15/02/2024,100\n"
+    )
+    app.config["DATA_DIRS"] = [*app.config["DATA_DIRS"], str(tmp_path)]
+
+    task_id = run_task(app, {"kind": "csv", "path": "dmy.csv"})
+
+    task = task_row(app, task_id)
+    assert (task.rows_loaded, task.rows_rejected) == (3, 0)
+    assert "day first" in task.warning
+    with app.app_context():
+        days = dict(
+            db.session.execute(
+                db.select(Sale.source_record_id, Sale.sale_date).where(
+                    Sale.task_id == task_id
+                )
+            ).all()
+        )
+    assert {key: day.isoformat() for key, day in days.items()} == {
+        "1": "2024-03-01",
+        "2": "2024-03-12",
+        "3": "2024-02-15",
+    }
+
+
+def test_all_rows_rejected_completes_with_warning(app, tmp_path):
+    (tmp_path / "bad.csv").write_text(
+        "company,car_model,sale_date,price\nKia,Rio,2023-01-01,-5\nKia,,2023-01-02,9\n"
+    )
+    app.config["DATA_DIRS"] = [*app.config["DATA_DIRS"], str(tmp_path)]
+
+    task = task_row(app, run_task(app, {"kind": "csv", "path": "bad.csv"}))
+
+    assert task.status == "completed"
+    assert task.rows_rejected == 2
+    assert "all 2 rows were rejected" in task.warning
+
+
+def test_upload_and_stored_copy_share_record_keys(app, tmp_path):
+    from models import Upload
+
+    run_task(app, {"kind": "csv", "path": "data/sample_data_b.csv"})
+    copy = tmp_path / "stored-upload.csv"
+    copy.write_bytes((DATA / "sample_data_b.csv").read_bytes())
+    with app.app_context():
+        owner_id = db.session.scalar(db.select(Sale.owner_id))
+        db.session.add(
+            Upload(
+                id="u1",
+                owner_id=owner_id,
+                filename="sample_data_b.csv",
+                stored_path=str(copy),
+                size=copy.stat().st_size,
+                sha256="0" * 64,
+            )
+        )
+        db.session.commit()
+
+    task = task_row(app, run_task(app, {"kind": "csv", "upload_id": "u1"}))
+
+    assert (task.rows_loaded, task.rows_duplicate) == (0, 350)

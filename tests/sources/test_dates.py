@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from sources.dates import DateProblem, parse_sale_time
+from sources.dates import DateProblem, guess_date_order, parse_sale_time
 
 
 @pytest.mark.parametrize(
@@ -110,3 +110,17 @@ def test_date_rejects(value, date_order, message):
         parse_sale_time(value, date_order)
 
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["01/03/2024", "15/02/2024"], "dmy"),
+        (["01/03/2024", "02/15/2024"], "mdy"),
+        (["01/03/2024", "02/04/2024"], None),
+        (["15/02/2024", "02/15/2024"], None),
+        (["2024-02-15", None, 7, "Tue Dec 16 2014"], None),
+    ],
+)
+def test_guess_date_order_from_sample(values, expected):
+    assert guess_date_order(values) == expected
