@@ -221,6 +221,10 @@ def register() -> Response | str:
 def logout() -> Response:
     if current_user.is_authenticated:
         log.info("user %s signed out", current_user.id)
+        # Ends this session and any copy of its cookie, and the user's other
+        # browser sessions too.
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))
 

@@ -39,11 +39,16 @@ def wants_json() -> bool:
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """Return the user of a session id ``"<user id>:<session version>"``."""
+    user_id, _, version = session_id.partition(":")
     try:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
     except ValueError:
         return None
+    if user is None or str(user.session_version) != version:
+        return None
+    return user
 
 
 @login_manager.request_loader

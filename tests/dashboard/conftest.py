@@ -127,7 +127,7 @@ def signed_in_client(app, user_id: int):
     """Return a test client whose session belongs to ``user_id``."""
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
+        session["_user_id"] = f"{user_id}:0"
         session["_fresh"] = True
     return client
 

@@ -185,6 +185,19 @@ def test_sign_out(analyst_client, method):
     assert signed_in_as(analyst_client) is None
 
 
+def test_sign_out_invalidates_copied_cookie(app, analyst_client):
+    cookie = analyst_client.get_cookie("session")
+    assert analyst_client.get("/api/v1/me").status_code == 200
+
+    analyst_client.get("/logout")
+
+    # A copy of the cookie taken before signing out signs no one in.
+    replay = app.test_client()
+    replay.set_cookie("session", cookie.value)
+    assert replay.get("/api/v1/me").status_code == 401
+    assert replay.get("/tasks").status_code == 302
+
+
 def test_sign_in_rate_limited(limited_app):
     add_user(limited_app, "ana")
     client = limited_app.test_client()
