@@ -87,8 +87,14 @@ def create_task(
     source or filters are invalid.
     """
     _check_writer(user)
-    if not isinstance(name, str) or not name.strip():
+    if name is not None and not isinstance(name, str):
+        raise SpecError("name", "must be a string; give the task a name")
+    if not name or not name.strip():
         raise SpecError("name", "is required; give the task a name")
+    if any(ord(char) < 32 or 0xD800 <= ord(char) <= 0xDFFF for char in name):
+        raise SpecError(
+            "name", "contains control or invalid characters; use plain text"
+        )
     if len(name.strip()) > NAME_LIMIT:
         raise SpecError(
             "name", f"is {len(name.strip())} characters; use at most {NAME_LIMIT}"
@@ -131,6 +137,18 @@ def retry_task(user: User, task: FetchTask) -> FetchTask:
     _check_writer(user)
     if task.is_active:
         raise TaskStateError(f"task {task.id} is {task.status}; wait for it to finish")
+    # Only one of several simultaneous retries may move the task to pending.
+    moved = db.session.execute(
+        db.update(FetchTask)
+        .where(
+            FetchTask.id == task.id, FetchTask.status.notin_(("pending", "in_progress"))
+        )
+        .values(status="pending")
+    ).rowcount
+    if not moved:
+        db.session.rollback()
+        raise TaskStateError(f"task {task.id} is already queued; wait for it to finish")
+    db.session.refresh(task)
     task.reset_for_run()
     db.session.commit()
     log.info("user %s retried fetch task %s", user.id, task.id)

@@ -8,6 +8,7 @@ updates counters and a heartbeat with every batch it commits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from sources.dates import guess_date_order
 from sources.errors import SourceError
 from sources.records import RawRecord, Rejection, SaleRecord
 from sources.spec import Filters, SourceSpec
+from workers.heartbeat import Heartbeat
 from workers.loader import BatchTarget, insert_rejections, store_batch, store_columns
 
 log = logging.getLogger(__name__)
@@ -65,21 +67,31 @@ def http_settings() -> HttpSettings:
     )
 
 
+def record_filter(filters: Filters) -> Callable[[SaleRecord], bool]:
+    """Return a test that is true when a record passes the sourcing filters.
+
+    The wanted names are case-folded into sets once, so a long company list
+    costs one set lookup per record.
+    """
+    companies = {name.casefold() for name in filters.companies}
+    models = {name.casefold() for name in filters.models}
+    date_from, date_to = filters.date_from, filters.date_to
+
+    def passes(record: SaleRecord) -> bool:
+        if date_from and record.sale_date < date_from:
+            return False
+        if date_to and record.sale_date > date_to:
+            return False
+        if companies and record.company.casefold() not in companies:
+            return False
+        return not models or record.car_model.casefold() in models
+
+    return passes
+
+
 def matches(filters: Filters, record: SaleRecord) -> bool:
     """True when ``record`` passes the task's sourcing filters."""
-    if filters.date_from and record.sale_date < filters.date_from:
-        return False
-    if filters.date_to and record.sale_date > filters.date_to:
-        return False
-    if filters.companies:
-        wanted = {name.casefold() for name in filters.companies}
-        if record.company.casefold() not in wanted:
-            return False
-    if filters.models:
-        wanted = {name.casefold() for name in filters.models}
-        if record.car_model.casefold() not in wanted:
-            return False
-    return True
+    return record_filter(filters)(record)
 
 
 def source_identity(spec: SourceSpec, upload: Upload | None) -> str:
@@ -141,8 +153,10 @@ def run_fetch(task_id: int) -> str:
     # Rows from an earlier, interrupted attempt stay; re-reading them counts
     # them as duplicates, so counters restart from zero.
     counters = Counters()
+    interval = max(5.0, current_app.config["TASK_STALE_AFTER"] / 4)
     try:
-        warnings = _load(task, counters)
+        with Heartbeat(db.engine, task.id, interval):
+            warnings = _load(task, counters)
     except SourceError as exc:
         _finish(task, counters, "failed", error=str(exc))
         log.warning("fetch task %s failed: %s", task.id, exc)
@@ -213,6 +227,7 @@ def _load(task: FetchTask, counters: Counters) -> list[str]:
 
     with open_records(spec, upload_path=upload_path, http=http_settings()) as stream:
         batch = Batch()
+        passes = record_filter(filters)
         for item in stream:
             counters.read += 1
             raw = item
@@ -220,7 +235,7 @@ def _load(task: FetchTask, counters: Counters) -> list[str]:
                 item = normalizer.normalize(raw)
             if isinstance(item, Rejection):
                 batch.rejections.append(item)
-            elif not matches(filters, item):
+            elif not passes(item):
                 counters.filtered += 1
             else:
                 key = record_key(identity, item, raw)
@@ -395,13 +410,43 @@ def _write_counters(task: FetchTask, counters: Counters) -> None:
     task.rows_rejected = counters.rejected
 
 
+MESSAGE_LIMIT = 4000
+
+
+def _clip(text: str | None, secrets: list[str]) -> str | None:
+    """Mask secret header values in a message and cut it to ``MESSAGE_LIMIT``.
+
+    A source server may repeat a request header in its error body, and the body
+    snippet is part of the error.
+    """
+    if not text:
+        return text
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, "********")
+    if len(text) > MESSAGE_LIMIT:
+        text = text[: MESSAGE_LIMIT - 1] + "…"
+    return text
+
+
+def _secret_values(task: FetchTask) -> list[str]:
+    headers = (task.source_spec or {}).get("headers") or {}
+    values = []
+    for value in headers.values():
+        values.append(str(value))
+        # "Bearer abc": the token alone may appear in a message too.
+        values.extend(part for part in str(value).split() if len(part) >= 8)
+    return values
+
+
 def _finish(task, counters: Counters, status: str, error=None, warning=None) -> None:
     db.session.rollback()
     task = db.session.get(FetchTask, task.id)
+    secrets = _secret_values(task)
     _write_counters(task, counters)
     task.status = status
-    task.error = error
-    task.warning = warning
+    task.error = _clip(error, secrets)
+    task.warning = _clip(warning, secrets)
     task.finished_at = utcnow()
     task.heartbeat_at = task.finished_at
     db.session.commit()

@@ -314,3 +314,22 @@ def test_upload_and_stored_copy_share_record_keys(app, tmp_path):
     task = task_row(app, run_task(app, {"kind": "csv", "upload_id": "u1"}))
 
     assert (task.rows_loaded, task.rows_duplicate) == (0, 350)
+
+
+def test_error_body_echoing_header_is_masked(app, http_server):  # noqa: F811
+    def echo(request):
+        body = f"denied for {request.headers.get('Authorization')}"
+        return 401, {"Content-Type": "text/plain"}, body
+
+    http_server.routes["/feed"] = echo
+    source = {
+        "kind": "api",
+        "url": http_server.url("/feed"),
+        "headers": {"Authorization": "Bearer sekret-token-123456"},
+    }
+
+    task = task_row(app, run_task(app, source))
+
+    assert task.status == "failed"
+    assert "401" in task.error
+    assert "sekret-token-123456" not in task.error
