@@ -9,6 +9,7 @@ are matched ignoring case, spaces, dots and hyphens only, so a value such as
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 _NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
@@ -139,6 +140,12 @@ def alias_key(name: str) -> str:
     return _NOT_ALPHANUMERIC.sub("", name.casefold())
 
 
+def strip_accents(name: str) -> str:
+    """Return ``name`` without combining accents: "Škoda" becomes "Skoda"."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 def company_key(name: str) -> str:
     """Return the matching key of a company name: lower case, no separators."""
     return _NAME_SEPARATORS.sub("", name.casefold())
@@ -150,6 +157,9 @@ def build_company_table(extra: Mapping[str, str] | None = None) -> dict[str, str
     ``extra`` maps further spellings to canonical names and overrides the defaults.
     """
     table = {company_key(name): name for name in CANONICAL_COMPANIES}
+    # Exports often drop accents: "Skoda" and "Citroen" are the same makes.
+    for name in CANONICAL_COMPANIES:
+        table.setdefault(company_key(strip_accents(name)), name)
     for alias, name in COMPANY_ALIASES.items():
         table[company_key(alias)] = name
     for alias, name in (extra or {}).items():

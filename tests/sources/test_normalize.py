@@ -354,3 +354,17 @@ def test_record_key_without_id_sees_unmapped_columns():
 
     assert record_key("s", record, first) != record_key("s", record, second)
     assert record_key("s", record, first) == record_key("s", record, first)
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("Skoda", "Škoda"),
+        ("SKODA", "Škoda"),
+        ("Citroen", "Citroën"),
+        ("Škoda", "Škoda"),
+    ],
+)
+def test_company_without_accents_maps_to_canonical(written, expected):
+    record = normalize(sale(company=written))
+    assert record.company == expected
