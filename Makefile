@@ -9,18 +9,26 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8050
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run test browser-deps services lint bench bench-deps clean
+.PHONY: install install-dev run test browser-deps services lint bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): setup.cfg | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
 
+# The test, lint and benchmark tools (pytest, Playwright, ruff, DuckDB).
+$(DEV_STAMP): setup.cfg $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 run: install
 	@mkdir -p instance
@@ -35,7 +43,7 @@ run: install
 	$(BIN)/celery -A workers worker --beat --loglevel=INFO --concurrency=2 \
 		--schedule instance/celerybeat-schedule & \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
-		--access-logfile - wsgi:app & \
+		--graceful-timeout 5 --access-logfile - wsgi:app & \
 	wait
 
 # Debian's Chromium for the browser test; Playwright drives it and never
@@ -49,10 +57,10 @@ browser-deps:
 		fi; \
 	fi
 
-test: install browser-deps
+test: install-dev browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -67,7 +75,7 @@ bench-deps:
 	fi
 
 # BENCH_QUICK=1 make bench runs the 100,000-row smoke run without --big.
-bench: install bench-deps
+bench: install-dev bench-deps
 	$(BIN)/python -m benchmarks.run_all --big
 
 clean:

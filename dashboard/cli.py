@@ -69,6 +69,45 @@ def create_token_command(username: str) -> None:
     click.echo(token)
 
 
+@click.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLES))
+@with_appcontext
+def set_role_command(username: str, role: str) -> None:
+    """Give an existing user another role (admin, analyst or viewer)."""
+    user = User.find(username)
+    if user is None:
+        raise click.ClickException(
+            f"The user {username!r} does not exist. Create it with create-user first."
+        )
+    previous = user.role
+    user.role = role
+    db.session.commit()
+    log.info("user %s role changed from %s to %s from the CLI", user.id, previous, role)
+    click.echo(f"User {user.username!r} is now {role} (was {previous}).")
+
+
+@click.command("revoke-tokens")
+@click.argument("username")
+@with_appcontext
+def revoke_tokens_command(username: str) -> None:
+    """Delete every API token of a user and end their browser sessions."""
+    user = User.find(username)
+    if user is None:
+        raise click.ClickException(f"The user {username!r} does not exist.")
+    removed = db.session.execute(
+        db.delete(ApiToken).where(ApiToken.user_id == user.id)
+    ).rowcount
+    user.end_sessions()
+    db.session.commit()
+    log.info("revoked %d API tokens of user %s from the CLI", removed, user.id)
+    click.echo(
+        f"Revoked {removed} API tokens of {user.username!r} and ended their sessions."
+    )
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
+    app.cli.add_command(set_role_command)
+    app.cli.add_command(revoke_tokens_command)

@@ -12,6 +12,9 @@ from sources.spec import SourceSpec
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "fixtures" / "cases"
 REAL = ROOT / "data" / "real"
+# Real files that cannot load as sales (no price, or no sale date); the readers
+# are still tested on them.
+REAL_OTHER = ROOT / "tests" / "fixtures" / "real"
 
 
 @dataclass

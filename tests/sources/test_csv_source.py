@@ -13,7 +13,7 @@ from sources import SourceError, open_records
 from sources.csv_source import detect_delimiter
 from sources.records import RawRecord, Rejection
 
-from .helpers import REAL, csv_spec, read_source
+from .helpers import REAL, REAL_OTHER, csv_spec, read_source
 
 
 def raw_items(spec) -> list:
@@ -140,7 +140,7 @@ def test_cp1252_forced_utf8_fails():
 
 
 def test_norway_file_falls_back_at_line_1576():
-    items = raw_items(csv_spec(REAL / "norway_by_model.csv"))
+    items = raw_items(csv_spec(REAL_OTHER / "norway_by_model.csv"))
 
     assert len(items) == 2694
     assert all(isinstance(item, RawRecord) for item in items)
@@ -151,7 +151,7 @@ def test_norway_file_falls_back_at_line_1576():
 
 
 def test_norway_file_warning_names_line():
-    with open_records(csv_spec(REAL / "norway_by_model.csv")) as stream:
+    with open_records(csv_spec(REAL_OTHER / "norway_by_model.csv")) as stream:
         count = sum(1 for _ in stream)
         warnings = list(stream.warnings)
 
@@ -162,7 +162,7 @@ def test_norway_file_warning_names_line():
 
 def test_norway_file_forced_utf8_names_line():
     with pytest.raises(SourceError) as caught:
-        raw_items(csv_spec(REAL / "norway_by_model.csv", encoding="utf-8"))
+        raw_items(csv_spec(REAL_OTHER / "norway_by_model.csv", encoding="utf-8"))
 
     assert "not valid UTF-8 at line 1576 (byte 0xA0)" in str(caught.value)
 

@@ -14,7 +14,7 @@ from sources.records import RawRecord, Rejection
 from sources.spec import SourceSpec
 from tests.support.httpserver import json_reply, text_reply
 
-from .helpers import CASES, REAL, json_spec, read_source
+from .helpers import CASES, REAL_OTHER, json_spec, read_source
 
 LOCAL = HttpSettings(allowed_networks=["127.0.0.1"], retries=0, backoff=0.001)
 
@@ -183,7 +183,7 @@ def test_corrupted_real_file_fails_at_line_121():
 
 def test_real_json_nested_with_mapping():
     spec = json_spec(
-        REAL / "it_automation_car_sales.json",
+        REAL_OTHER / "it_automation_car_sales.json",
         mapping={
             "company": "car.car_make",
             "car_model": "car.car_model",
@@ -198,7 +198,7 @@ def test_real_json_nested_with_mapping():
 
 
 def test_real_json_records_read_exactly():
-    items = raw_items(json_spec(REAL / "it_automation_car_sales.json"))
+    items = raw_items(json_spec(REAL_OTHER / "it_automation_car_sales.json"))
 
     assert len(items) == 485
     assert items[0].data["car"]["car_make"] == "Ford"

@@ -26,7 +26,7 @@ from tests.web.conftest import (
 )
 
 CSV_PATH = "real/car_sales_report.csv"
-JSON_PATH = "real/it_automation_car_sales.json"
+JSON_PATH = "data/sample_data_a.json"
 LOOPBACK = ["127.0.0.1/32"]
 
 

@@ -110,3 +110,33 @@ def test_create_token_unknown_user(app):
 
     assert result.exit_code == 1
     assert "The user 'nobody' does not exist." in result.output
+
+
+def test_set_role_changes_role(app, make_user):
+    make_user("vic", role="viewer")
+
+    result = app.test_cli_runner().invoke(args=["set-role", "vic", "analyst"])
+
+    assert result.exit_code == 0, result.output
+    assert "now analyst (was viewer)" in result.output
+    assert find_user(app, "vic").role == "analyst"
+
+
+def test_set_role_unknown_user(app):
+    result = app.test_cli_runner().invoke(args=["set-role", "nobody", "admin"])
+
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+
+
+def test_revoke_tokens_stops_token(app, make_user):
+    make_user("ana")
+    runner = app.test_cli_runner()
+    token = runner.invoke(args=["create-token", "ana"]).output.strip()
+
+    result = runner.invoke(args=["revoke-tokens", "ana"])
+
+    assert result.exit_code == 0, result.output
+    assert "Revoked 1 API tokens" in result.output
+    response = app.test_client().get("/api/v1/me", headers=bearer(token))
+    assert response.status_code == 401
