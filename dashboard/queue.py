@@ -14,6 +14,7 @@ from flask import Flask
 log = logging.getLogger(__name__)
 
 FETCH_TASK = "forecourt.fetch_sales"
+FETCH_PART = "forecourt.fetch_sales_part"
 REQUEUE_STALE = "forecourt.requeue_stale_tasks"
 
 

@@ -8,7 +8,7 @@ from models.sales import (
     RejectedRow,
     Sale,
 )
-from models.tasks import TASK_STATUSES, FetchTask, Upload
+from models.tasks import TASK_STATUSES, FetchTask, FetchTaskPart, Upload
 from models.users import ROLES, ApiToken, User
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "ApiToken",
     "DatasetVersion",
     "FetchTask",
+    "FetchTaskPart",
     "MonthlyModelRollup",
     "MonthlyRollup",
     "RejectedRow",

@@ -47,6 +47,10 @@ class FetchTask(db.Model):
     bytes_read: Mapped[int] = mapped_column(default=0)
     bytes_total: Mapped[int | None]
     attempts: Mapped[int] = mapped_column(default=0)
+    # A large file is loaded in parts by several workers (workers.parallel).
+    # 0 means the task is loaded in one piece.
+    parts_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    parts_done: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -79,6 +83,7 @@ class FetchTask(db.Model):
         self.rows_filtered = self.rows_rejected = 0
         self.bytes_read = 0
         self.bytes_total = None
+        self.parts_total = self.parts_done = 0
         self.started_at = self.finished_at = self.heartbeat_at = None
 
 
@@ -97,3 +102,24 @@ class Upload(db.Model):
 
     def __repr__(self) -> str:
         return f"<Upload {self.id} {self.filename!r} {self.size} bytes>"
+
+
+class FetchTaskPart(db.Model):
+    """One byte range of a large file, loaded by its own Celery task."""
+
+    __tablename__ = "fetch_task_parts"
+
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("fetch_tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    path: Mapped[str] = mapped_column(String(1024))
+    # File line of the part's first record, for rejected-row line numbers.
+    first_line: Mapped[int]
+    size: Mapped[int]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<FetchTaskPart {self.task_id}/{self.number} {self.status}>"

@@ -20,6 +20,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 from sqlalchemy import update
 
+from dashboard.queue import FETCH_PART
 from models import FetchTask, Upload, db
 from models.base import utcnow
 from sources import HttpSettings, Normalizer, open_records, record_key
@@ -30,6 +31,7 @@ from sources.records import RawRecord, Rejection, SaleRecord
 from sources.spec import Filters, SourceSpec
 from workers.heartbeat import Heartbeat
 from workers.loader import BatchTarget, insert_rejections, store_batch, store_columns
+from workers.parallel import claim_part, finish_part, split_task, unfinished_parts
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +155,10 @@ def run_fetch(task_id: int) -> str:
     # Rows from an earlier, interrupted attempt stay; re-reading them counts
     # them as duplicates, so counters restart from zero.
     counters = Counters()
-    interval = max(5.0, current_app.config["TASK_STALE_AFTER"] / 4)
     try:
-        with Heartbeat(db.engine, task.id, interval):
+        with Heartbeat(db.engine, task.id, _beat_interval()):
+            if _dispatch_parts(task):
+                return task.status
             warnings = _load(task, counters)
     except SourceError as exc:
         _finish(task, counters, "failed", error=str(exc))
@@ -196,6 +199,65 @@ def run_fetch(task_id: int) -> str:
             counters.rejected,
         )
     return task.status
+
+
+def _beat_interval() -> float:
+    return max(5.0, current_app.config["TASK_STALE_AFTER"] / 4)
+
+
+def _send_part(task_id: int, number: int) -> None:
+    celery = current_app.extensions["celery"]
+    celery.send_task(FETCH_PART, args=[task_id, number])
+
+
+def _dispatch_parts(task: FetchTask) -> bool:
+    """Queue the parts of a large file; True when parts load the task instead.
+
+    A task that already has parts was sent again because its part workers went
+    quiet: only its unfinished parts are queued again.
+    """
+    if task.parts_total:
+        for number in unfinished_parts(task.id):
+            _send_part(task.id, number)
+        return True
+    spec = SourceSpec.from_dict(task.source_spec)
+    if spec.date_order == "auto" and spec.kind == "csv":
+        # Every part must read numeric dates in the order a whole-file load
+        # would use, so the order is settled once, on the whole file.
+        upload = db.session.get(Upload, spec.upload_id) if spec.upload_id else None
+        notes = _settle_date_order(spec, upload.stored_path if upload else None)
+        decided = dict(task.source_spec, date_order=spec.date_order)
+        if decided["date_order"] == "auto":
+            decided["date_order"] = "mdy"
+        task.source_spec = decided
+        task.warning = notes[0] if notes else None
+    return split_task(task, _send_part)
+
+
+def run_part(task_id: int, number: int) -> str:
+    """Load part ``number`` of a task's file; return the task's status after it."""
+    part_task = claim_part(task_id, number)
+    if part_task is None:
+        log.info("part %s of fetch task %s not claimed", number, task_id)
+        return "skipped"
+    log.info("fetch task %s part %s started", task_id, number)
+    counters = Counters()
+    error = None
+    try:
+        with Heartbeat(db.engine, task_id, _beat_interval()):
+            part_task.warnings = _load(part_task, counters)
+    except SourceError as exc:
+        error = str(exc)
+    except SoftTimeLimitExceeded:
+        error = "The part took longer than the task time limit and was stopped."
+    except Exception as exc:
+        log.exception("part %s of fetch task %s crashed", number, task_id)
+        error = (
+            f"Internal error while loading ({exc.__class__.__name__}); "
+            "the worker log has the details."
+        )
+    _write_counters(part_task, counters)
+    return finish_part(part_task, number, _clip(error, []))
 
 
 def _load(task: FetchTask, counters: Counters) -> list[str]:
@@ -252,6 +314,7 @@ def _load(task: FetchTask, counters: Counters) -> list[str]:
 
 def _commit_batch(task, target, batch: Batch, counters: Counters, stream) -> None:
     loaded = store_batch(db.session, target, list(batch.keyed.items()))
+    _shift_lines(task, batch.rejections)
     insert_rejections(db.session, task.id, batch.rejections)
     counters.loaded += loaded
     counters.duplicate += len(batch.keyed) - loaded + batch.repeats
@@ -327,6 +390,7 @@ def _commit_columns(
         counters.filtered += sales.num_rows - kept.num_rows
         unique = first_of_each_key(kept)
         loaded = store_columns(db.session, target, unique)
+        _shift_lines(task, batch.rejections)
         insert_rejections(db.session, task.id, batch.rejections)
         counters.loaded += loaded
         counters.duplicate += kept.num_rows - loaded
@@ -400,6 +464,15 @@ def _empty_result_warning(counters: Counters) -> list[str]:
         f"No rows were loaded: all {counters.read:,} rows were rejected. "
         "The rejected rows below give the reasons."
     ]
+
+
+def _shift_lines(task, rejections: list[Rejection]) -> None:
+    """Turn line numbers of a part file into line numbers of the whole file."""
+    offset = getattr(task, "line_offset", 0)
+    if offset:
+        for item in rejections:
+            if item.line_no is not None:
+                item.line_no += offset
 
 
 def _write_counters(task: FetchTask, counters: Counters) -> None:

@@ -7,8 +7,8 @@ import logging
 from celery import shared_task
 from flask import current_app
 
-from dashboard.queue import FETCH_TASK, REQUEUE_STALE, enqueue_fetch
-from workers.ingest import requeue_stale, run_fetch
+from dashboard.queue import FETCH_PART, FETCH_TASK, REQUEUE_STALE, enqueue_fetch
+from workers.ingest import requeue_stale, run_fetch, run_part
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +17,12 @@ log = logging.getLogger(__name__)
 def fetch_sales(task_id: int) -> str:
     """Load the records of fetch task ``task_id`` into the sales tables."""
     return run_fetch(task_id)
+
+
+@shared_task(name=FETCH_PART, ignore_result=True)
+def fetch_sales_part(task_id: int, number: int) -> str:
+    """Load one part of a large file for fetch task ``task_id``."""
+    return run_part(task_id, number)
 
 
 @shared_task(name=REQUEUE_STALE, ignore_result=True)

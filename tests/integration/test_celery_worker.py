@@ -35,7 +35,9 @@ def watch_statuses(app, task_id: int, timeout: float = 120.0) -> list[str]:
     raise AssertionError(f"task {task_id} still {seen[-1]} after {timeout} s: {seen}")
 
 
-def run_through_worker(tmp_path, database_url: str, broker_url: str):
+def run_through_worker(
+    tmp_path, database_url: str, broker_url: str, extra_env: dict | None = None
+):
     config = base_config(tmp_path, database_url)
     config["BROKER_URL"] = broker_url
     config["INGEST_BATCH_SIZE"] = 2000
@@ -49,6 +51,7 @@ def run_through_worker(tmp_path, database_url: str, broker_url: str):
         "FORECOURT_INGEST_BATCH_SIZE": "2000",
         "FORECOURT_DATA_DIRS": ",".join(config["DATA_DIRS"]),
         "FORECOURT_UPLOAD_DIR": config["UPLOAD_DIR"],
+        **(extra_env or {}),
     }
     with celery_worker(env, tmp_path / "worker.log"):
         with app.app_context():
@@ -129,3 +132,14 @@ def test_worker_embedded_broker_postgres(tmp_path, postgres_schema):
     broker = f"sqla+sqlite:///{tmp_path / 'broker.db'}"
     app, task_id, statuses = run_through_worker(tmp_path, postgres_schema, broker)
     check_loaded(app, task_id, statuses)
+
+
+def test_worker_loads_large_file_in_parts(tmp_path):
+    broker = f"sqla+sqlite:///{tmp_path / 'broker.db'}"
+    parts = {"FORECOURT_PARALLEL_PARTS": "3", "FORECOURT_PARALLEL_MIN_MB": "1"}
+    app, task_id, statuses = run_through_worker(
+        tmp_path, f"sqlite:///{tmp_path / 'app.db'}", broker, parts
+    )
+    check_loaded(app, task_id, statuses)
+    with app.app_context():
+        assert db.session.get(FetchTask, task_id).parts_total == 3
