@@ -113,6 +113,10 @@ def load_config() -> dict:
         "UPLOAD_DIR": str(Path(env_str("UPLOAD_DIR", str(INSTANCE / "uploads")))),
         "MAX_CONTENT_LENGTH": env_int("MAX_UPLOAD_MB", 512, minimum=1) * 1024 * 1024,
         "INGEST_BATCH_SIZE": env_int("INGEST_BATCH_SIZE", 5000, minimum=1),
+        # A CSV or NDJSON file of at least PARALLEL_MIN_MB is loaded in
+        # PARALLEL_PARTS parts by as many workers as are free; 1 turns it off.
+        "PARALLEL_PARTS": env_int("PARALLEL_PARTS", 4, minimum=1),
+        "PARALLEL_MIN_BYTES": env_int("PARALLEL_MIN_MB", 256, minimum=1) * 1024 * 1024,
         "HTTP_TIMEOUT": env_float("HTTP_TIMEOUT", 20.0),
         "HTTP_MAX_BYTES": env_int("HTTP_MAX_MB", 200, minimum=1) * 1024 * 1024,
         "HTTP_MAX_PAGES": env_int("HTTP_MAX_PAGES", 1000, minimum=1),
