@@ -31,7 +31,13 @@ from sources.records import RawRecord, Rejection, SaleRecord
 from sources.spec import Filters, SourceSpec
 from workers.heartbeat import Heartbeat
 from workers.loader import BatchTarget, insert_rejections, store_batch, store_columns
-from workers.parallel import claim_part, finish_part, split_task, unfinished_parts
+from workers.parallel import (
+    claim_part,
+    finish_part,
+    should_split,
+    split_task,
+    unfinished_parts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +226,8 @@ def _dispatch_parts(task: FetchTask) -> bool:
         for number in unfinished_parts(task.id):
             _send_part(task.id, number)
         return True
+    if not should_split(task):
+        return False
     spec = SourceSpec.from_dict(task.source_spec)
     if spec.date_order == "auto" and spec.kind == "csv":
         # Every part must read numeric dates in the order a whole-file load
@@ -396,7 +404,7 @@ def _commit_columns(
         counters.duplicate += kept.num_rows - loaded
         counters.rejected += len(batch.rejections)
     _write_counters(task, counters)
-    task.bytes_read = stream.bytes_read or 0
+    task.bytes_read = batch.bytes_read if batch else stream.bytes_read
     task.bytes_total = stream.bytes_total
     task.heartbeat_at = utcnow()
     db.session.commit()

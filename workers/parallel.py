@@ -49,6 +49,13 @@ def _eligible(spec: SourceSpec, path: Path | None) -> bool:
     return path.stat().st_size >= config["PARALLEL_MIN_BYTES"]
 
 
+def should_split(task: FetchTask) -> bool:
+    """True when the task's source is a local CSV or NDJSON file large enough."""
+    spec = SourceSpec.from_dict(task.source_spec)
+    upload = db.session.get(Upload, spec.upload_id) if spec.upload_id else None
+    return _eligible(spec, _source_path(spec, upload))
+
+
 def split_task(task: FetchTask, send_part) -> bool:
     """Cut the task's file into parts and queue them; False when it stays whole.
 
