@@ -2,7 +2,7 @@
 
     python -m benchmarks.run_all            # full run on 1M rows
     python -m benchmarks.run_all --big      # plus the 10M-row memory run
-    python -m benchmarks.run_all --quick    # smoke run on 100k rows, about 3 minutes
+    python -m benchmarks.run_all --quick    # smoke run on 100k rows, about 4 minutes
 
 ``BENCH_QUICK=1`` in the environment means ``--quick`` and turns ``--big`` off,
 so ``BENCH_QUICK=1 make bench`` is a smoke run.
@@ -19,7 +19,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from benchmarks import ingest, load, refresh_report
+from benchmarks import ingest, load, parallel, refresh_report
 from benchmarks.databases import KINDS, DatabasePool
 from benchmarks.machine import Machine, describe_machine
 from benchmarks.refresh import loaded_database
@@ -28,8 +28,13 @@ from benchmarks.settings import DOC, FORMATS, FULL, QUICK, Scale
 
 log = logging.getLogger("benchmarks.run_all")
 
-SECTIONS = ("ingest", "refresh", "load")
-TITLES = {"ingest": "Ingest", "refresh": "Refresh", "load": "Load"}
+SECTIONS = ("ingest", "refresh", "load", "parallel")
+TITLES = {
+    "ingest": "Ingest",
+    "refresh": "Refresh",
+    "load": "Load",
+    "parallel": "Parallel load",
+}
 
 
 def _names(value: str, allowed: tuple[str, ...], option: str) -> list[str]:
@@ -65,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         type=lambda value: _names(value, SECTIONS, "--only"),
         default=list(SECTIONS),
-        help="sections to run, comma-separated (default: ingest,refresh,load)",
+        help=f"sections to run, comma-separated (default: {','.join(SECTIONS)})",
     )
     parser.add_argument(
         "--databases",
@@ -147,6 +152,8 @@ def run_sections(
         results["load"] = load.run_section(
             databases, scale.load_clients, scale.load_seconds
         )
+    if "parallel" in args.only:
+        results["parallel"] = parallel.run_section(scale.ingest_rows, kinds)
     return results
 
 

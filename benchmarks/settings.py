@@ -14,6 +14,11 @@ PYTHON = sys.executable
 POSTGRES_URL = os.environ.get(
     "FORECOURT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+# The broker of the parallel section. The section flushes this Redis database
+# before each case, so it must be one that nothing else uses.
+BENCH_REDIS_URL = os.environ.get(
+    "FORECOURT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"
+)
 
 
 def out_dir() -> Path:
@@ -38,6 +43,8 @@ def runs_dir() -> Path:
 BENCH_USER = "bench"
 BENCH_PASSWORD = "benchmark password"
 FORMATS = ("csv", "json", "ndjson")
+# The parallel section loads its file whole and in this many parts.
+PARALLEL_PARTS = 4
 
 # The typical filter of the refresh and load runs: one year and three companies.
 TYPICAL_YEAR = 2023

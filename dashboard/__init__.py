@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.config import INSTANCE, load_config
 
@@ -26,6 +27,14 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def trust_proxies(app: Flask) -> None:
+    """Read client address, scheme and host from ``PROXY_COUNT`` proxies' headers."""
+    count = app.config.get("PROXY_COUNT", 0)
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        log.info("trusting X-Forwarded headers from %d proxies", count)
+
+
 def create_app(
     test_config: dict[str, Any] | None = None, *, mount_dash: bool = True
 ) -> Flask:
@@ -40,6 +49,7 @@ def create_app(
         app.config.update(test_config)
     configure_logging(app.config["LOG_LEVEL"])
     INSTANCE.mkdir(parents=True, exist_ok=True)
+    trust_proxies(app)
 
     from dashboard import api, auth, cli, health, security
     from dashboard.cache import init_cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,7 @@ from dashboard.extensions import limiter
 from dashboard.security import load_user_from_token
 from models import ApiToken, FetchTask, db
 from sources.errors import SpecError
+from sources.spec import json_kind
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +47,15 @@ DEFAULT_SALES_PER_PAGE = 100
 DEFAULT_FEED_PER_PAGE = 100
 YEAR_RANGE = (1900, 2200)
 FIELD_LENGTH_LIMIT = 120
+# Each filter takes at most this many values, which keeps SQL IN lists short.
+MAX_FILTER_VALUES = 50
 SALES_FILTERS = ("year", "month", "company", "model", "source")
 SOURCE_KINDS = ("json", "csv", "api")
 TASK_FIELDS = ("name", "source", "filters")
 EXPORT_FLUSH_BYTES = 64 * 1024
+# Control characters, DEL, C1 controls and lone surrogates, which a task name may
+# not contain: they break logs and pages, and no database can store a surrogate.
+_NAME_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class ApiError(Exception):
@@ -185,9 +192,22 @@ def check_known_args(allowed: tuple[str, ...]) -> None:
             )
 
 
+def repeated_args(name: str) -> list[str]:
+    """Return the values of a repeatable parameter, at most ``MAX_FILTER_VALUES``."""
+    values = request.args.getlist(name)
+    if len(values) > MAX_FILTER_VALUES:
+        raise ApiError(
+            400,
+            f"The parameter {name} is given {len(values)} times. Use at most "
+            f"{MAX_FILTER_VALUES} values.",
+            name,
+        )
+    return values
+
+
 def text_args(name: str) -> tuple[str, ...]:
     values = []
-    for raw in request.args.getlist(name):
+    for raw in repeated_args(name):
         value = raw.strip()
         if not value:
             continue
@@ -207,13 +227,11 @@ def sales_query() -> analytics.SalesQuery:
     source parameters, scoped to what the current user may see."""
     years = tuple(
         parse_int("year", raw, *YEAR_RANGE)
-        for raw in request.args.getlist("year")
+        for raw in repeated_args("year")
         if raw.strip()
     )
     months = tuple(
-        parse_int("month", raw, 1, 12)
-        for raw in request.args.getlist("month")
-        if raw.strip()
+        parse_int("month", raw, 1, 12) for raw in repeated_args("month") if raw.strip()
     )
     sources = text_args("source")
     for kind in sources:
@@ -231,6 +249,27 @@ def sales_query() -> analytics.SalesQuery:
         models=text_args("model"),
         sources=sources,
     )
+
+
+def check_task_name(name: Any) -> None:
+    """Raise ``ApiError`` for a task name that is given but cannot be stored.
+
+    A missing or blank name is left to ``tasks_service.create_task``, which
+    reports it as required.
+    """
+    if name is None:
+        return
+    if not isinstance(name, str):
+        raise ApiError(
+            400, f"Invalid name: must be a string, got {json_kind(name)}.", "name"
+        )
+    if _NAME_UNPRINTABLE.search(name):
+        raise ApiError(
+            400,
+            "Invalid name: contains a control character or an invalid code point; "
+            "use printable text only.",
+            "name",
+        )
 
 
 def find_task(task_id: int) -> FetchTask:
@@ -302,6 +341,7 @@ def create_task() -> tuple[Response, int, dict[str, str]]:
                 f"The field {name!r} is unknown. Send name, source and filters.",
                 name,
             )
+    check_task_name(body.get("name"))
     try:
         task = tasks_service.create_task(
             current_user, body.get("name"), body.get("source"), body.get("filters")

@@ -199,6 +199,7 @@ def login() -> Response | str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
 def register() -> Response | str:
     if not registration_open():
         return render_template("auth/register_closed.html"), 403
@@ -241,6 +242,14 @@ def render_login_error(message: str, status: int) -> tuple[str, int]:
 
 @bp.errorhandler(429)
 def too_many_attempts(error: HTTPException) -> tuple[str, int]:
+    log.info("rate limit reached on %s: %s", request.path, error.description)
+    if request.endpoint == "auth.register":
+        form = RegisterForm()
+        form.form_errors.append(
+            "Too many registration attempts from this address (the limit is "
+            f"{error.description}). Wait, then try again."
+        )
+        return render_template("auth/register.html", form=form), 429
     return render_login_error(
         "Too many sign-in attempts from this address (the limit is "
         f"{error.description}). Wait, then try again.",

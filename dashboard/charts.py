@@ -16,6 +16,7 @@ schema is still checked.
 from __future__ import annotations
 
 import calendar
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,6 +70,16 @@ def _figure(trace: dict[str, Any] | None, *, height: int = 360, **layout) -> Fig
     }
     base.update(layout)
     return {"data": [trace] if trace else [], "layout": base}
+
+
+def _label(text: Any) -> str:
+    """Escape a label that comes from data for Plotly's text rendering.
+
+    Plotly reads a subset of HTML in every label, so a company named
+    ``<a href="...">X</a>`` would become a link. Escaping ``<``, ``>`` and
+    ``&`` makes Plotly show the name as written.
+    """
+    return html.escape(str(text), quote=False)
 
 
 def _money(value: str | float | None) -> float:
@@ -180,7 +191,7 @@ def company_figure(
     trace = {
         "type": "bar",
         "x": [row["sales"] for row in rows],
-        "y": [row["company"] for row in rows],
+        "y": [_label(row["company"]) for row in rows],
         "customdata": [_money(row["revenue"]) for row in rows],
         "orientation": "h",
         "marker": {"color": colors},
@@ -211,7 +222,7 @@ def source_figure(by_source: Sequence[dict[str, Any]], currency: str = "$") -> F
     kinds = [row["source"] for row in by_source]
     trace = {
         "type": "pie",
-        "labels": [SOURCE_LABELS.get(kind, kind) for kind in kinds],
+        "labels": [_label(SOURCE_LABELS.get(kind, kind)) for kind in kinds],
         "values": [row["sales"] for row in by_source],
         "customdata": [_money(row["revenue"]) for row in by_source],
         "marker": {"colors": [SOURCE_COLORS.get(kind, OTHER_COLOR) for kind in kinds]},

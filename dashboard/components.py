@@ -13,6 +13,7 @@ from dash import html
 
 from dashboard import tasks_service
 from models import FetchTask, Upload, db
+from sources.http import masked_url
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +249,7 @@ def source_display_names(tasks: Iterable[FetchTask]) -> dict[int, str]:
     for task in tasks:
         spec = task.source_spec or {}
         if spec.get("url"):
-            names[task.id] = spec["url"]
+            names[task.id] = masked_url(spec["url"])
         elif spec.get("path"):
             names[task.id] = Path(spec["path"]).name
         elif spec.get("upload_id"):

@@ -7,6 +7,7 @@ a SQLite-backed Celery broker under ``instance/``. Production sets at least
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -81,6 +82,38 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """Read a comma-separated list of IP addresses or CIDR networks.
+
+    ``none`` or an empty value gives an empty list; an unset variable gives
+    ``default``. Raise ``ConfigError`` naming the first entry that is neither.
+    """
+    value = os.environ.get(PREFIX + name)
+    if value is None:
+        return list(default)
+    if value.strip().lower() in ("", "none"):
+        return []
+    networks = []
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{PREFIX}{name} contains {item!r}, which is not an IP address or "
+                "CIDR network; use entries such as 10.0.0.0/8 or ::1, or none"
+            ) from None
+    return networks
+
+
+def env_hosts(name: str) -> list[str] | None:
+    """Read a comma-separated list of host names; None when unset or empty."""
+    hosts = env_list(name, [])
+    return hosts or None
+
+
 def load_config() -> dict:
     """Build the Flask config mapping from the environment."""
     env = env_str("ENV", "development")
@@ -98,6 +131,7 @@ def load_config() -> dict:
         # Heroku-style URLs; SQLAlchemy only accepts the postgresql scheme.
         database_url = "postgresql://" + database_url[len("postgres://") :]
     broker_url = env_str("BROKER_URL", f"sqla+sqlite:///{INSTANCE / 'broker.db'}")
+    secure_cookies = env_bool("SECURE_COOKIES", env == "production")
 
     return {
         "FORECOURT_ENV": env,
@@ -124,10 +158,10 @@ def load_config() -> dict:
         # First retry wait in seconds; each further retry waits twice as long.
         "HTTP_BACKOFF": env_float("HTTP_BACKOFF", 0.5),
         # Addresses or networks (CIDR) that source URLs may reach even though they
-        # are private or loopback, e.g. "10.0.0.0/8". Empty refuses them all.
-        # The development default allows loopback so that the demo feed and a second
-        # local instance work on a laptop.
-        "HTTP_ALLOWED_NETWORKS": env_list(
+        # are private or loopback, e.g. "10.0.0.0/8". "none" or an empty value
+        # refuses them all. The development default allows loopback so that the
+        # demo feed and a second local instance work on a laptop.
+        "HTTP_ALLOWED_NETWORKS": env_networks(
             "HTTP_ALLOWED_NETWORKS",
             [] if env == "production" else ["127.0.0.0/8", "::1/128"],
         ),
@@ -139,9 +173,17 @@ def load_config() -> dict:
         "REGISTRATION_OPEN": env_bool("REGISTRATION_OPEN", True),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env_bool("SECURE_COOKIES", env == "production"),
+        "SESSION_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        # Reverse proxies in front of the app whose X-Forwarded-For, -Proto and
+        # -Host headers are trusted; 0 trusts none. The sign-in rate limit counts
+        # the client address these headers give.
+        "PROXY_COUNT": env_int("PROXY_COUNT", 0),
+        # Host names the app serves. A request for any other host gets HTTP 400.
+        # None accepts any host, and URLs the app builds use the request's host.
+        "TRUSTED_HOSTS": env_hosts("TRUSTED_HOSTS"),
         "WTF_CSRF_TIME_LIMIT": None,
         "LOG_LEVEL": env_str("LOG_LEVEL", "INFO"),
     }

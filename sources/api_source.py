@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from sources.errors import SourceError
+from sources.errors import SourceError, clip_text
 from sources.http import (
     GuardedClient,
     HttpResponse,
@@ -26,7 +27,13 @@ from sources.http import (
     display_url,
     same_origin,
 )
-from sources.json_scan import EXACT_DECODER, plain_message
+from sources.json_scan import (
+    EXACT_DECODER,
+    MAX_DEPTH,
+    long_number_at,
+    plain_message,
+    too_deep_at,
+)
 from sources.json_source import records_at, to_record
 from sources.spec import SourceSpec
 from sources.stream import Item, RecordStream
@@ -158,7 +165,7 @@ class Pager:
             return None
         cursor = str(cursor)
         if cursor in self.seen:
-            self.warning = f"pagination cursor {cursor!r} repeated"
+            self.warning = f"pagination cursor {clip_text(cursor, 200)!r} repeated"
             log.warning("%s: %s", self.spec.display_name, self.warning)
             return None
         self.seen.add(cursor)
@@ -176,7 +183,8 @@ class Pager:
             return None
         next_url = urljoin(response.url, link.strip())
         if next_url in self.seen:
-            self.warning = f"pagination next URL {display_url(next_url)!r} repeated"
+            shown = clip_text(display_url(next_url), 300)
+            self.warning = f"pagination next URL {shown!r} repeated"
             log.warning("%s: %s", self.spec.display_name, self.warning)
             return None
         self.seen.add(next_url)
@@ -210,7 +218,7 @@ def parse_json_response(response: HttpResponse) -> Any:
             f"{exc.object[exc.start]:02X} at offset {exc.start}); JSON must be UTF-8."
         ) from None
     try:
-        return EXACT_DECODER.decode(text)
+        document = EXACT_DECODER.decode(text)
     except json.JSONDecodeError as exc:
         reason = plain_message(exc.msg)
         if "json" not in kind:
@@ -222,6 +230,45 @@ def parse_json_response(response: HttpResponse) -> Any:
             f"invalid JSON from {public_url} at line {exc.lineno}, column {exc.colno} "
             f"({reason})."
         ) from None
+    except RecursionError:
+        raise _too_deep_error(text, public_url) from None
+    except ValueError:
+        raise _long_number_error(text, public_url) from None
+    if _deeper_than(document, MAX_DEPTH):
+        raise _too_deep_error(text, public_url)
+    return document
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """True when ``value`` nests lists and objects more than ``limit`` levels deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _too_deep_error(text: str, public_url: str) -> SourceError:
+    found = too_deep_at(text)
+    line = text.count("\n", 0, found) + 1 if found is not None else 1
+    return SourceError(
+        f"The response from {public_url} nests lists and objects deeper than "
+        f"{MAX_DEPTH} levels at line {line}. Check that the URL is a sales API."
+    )
+
+
+def _long_number_error(text: str, public_url: str) -> SourceError:
+    found = long_number_at(text)
+    line = text.count("\n", 0, found) + 1 if found is not None else 1
+    return SourceError(
+        f"The response from {public_url} has a number on line {line} with more than "
+        f"{sys.get_int_max_str_digits():,} digits. Check that the URL is a sales API."
+    )
 
 
 def _raw_text(value: Any) -> str:

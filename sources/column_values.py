@@ -35,18 +35,6 @@ from sources.normalize import CACHE_LIMIT, MAX_ID_LENGTH, ColumnPlan, Normalizer
 from sources.records import SaleRecord
 
 # The columns of a normalised batch, in the order the loader stores them.
-SALE_FIELDS = (
-    "record_key",
-    "source_record_id",
-    "company",
-    "car_model",
-    "sold_at",
-    "utc_offset_minutes",
-    "sale_date",
-    "month_key",
-    "price_cents",
-    "currency",
-)
 SALE_SCHEMA = pa.schema(
     [
         ("record_key", pa.string()),
@@ -61,23 +49,24 @@ SALE_SCHEMA = pa.schema(
         ("currency", pa.string()),
     ]
 )
+SALE_FIELDS = tuple(SALE_SCHEMA.names)
 
+# Rows whose record keys are hashed at a time; bounds the Python objects alive.
+KEY_SLICE = 10_000
 # Days per month in a common year; index 0 is a placeholder for invalid months.
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 # ISO forms read without Python: date, date and minutes, date and seconds.
 _ISO_LENGTHS = (10, 16, 19)
 _ISO_SUFFIX = {10: " 00:00:00", 16: ":00", 19: ""}
-# The time columns that the record path fills, with the value of a problem row.
-_TIME_PARTS = {
-    "sold_at": "",
-    "sale_date": "",
-    "month_key": 0,
-    "utc_offset_minutes": None,
-}
-_PLAIN_ID = r"(?s)^[!-~](?:.*[!-~])?$"
+# The time columns that the record path fills, in the order of ``_time_parts``.
+_TIME_PARTS = ("sold_at", "sale_date", "month_key", "utc_offset_minutes")
+# An id that ``str.strip`` leaves as it is and that contains no control character.
+_PLAIN_ID = r"^[!-~](?:[^\x00-\x1f\x7f]*[!-~])?$"
 # Characters that orjson writes as an escape sequence inside a JSON string.
 _JSON_ESCAPED = r'["\\\x00-\x1f]'
-_PROBLEM = object()
+# The result of a value with a problem, and of a value not resolved yet.
+PROBLEM = object()
+_UNSEEN = object()
 
 
 @dataclass(slots=True)
@@ -96,17 +85,28 @@ class NormalizedColumns:
 class Distinct:
     """The result for each distinct value of a column, and where each row points.
 
-    ``results[i]`` is None when distinct value ``i`` has a problem; ``problem``
-    marks the rows whose value has one.
+    ``results[i]`` is ``PROBLEM`` when distinct value ``i`` has a problem, and
+    ``problem`` marks the rows whose value has one.
     """
 
     results: list[Any]
     indices: pa.Array
     problem: np.ndarray
 
-    def spread(self, result_type: pa.DataType) -> pa.Array:
-        """Return the result of every row as an array of ``result_type``."""
-        return pa.array(self.results, result_type).take(self.indices)
+    def spread(self, result_type: pa.DataType, part: int | None = None) -> pa.Array:
+        """Return the result of every row as an array of ``result_type``.
+
+        ``part`` picks one item of tuple results. A row with a problem gets null.
+        """
+        values = []
+        for result in self.results:
+            if result is PROBLEM:
+                values.append(None)
+            elif part is None:
+                values.append(result)
+            else:
+                values.append(result[part])
+        return pa.array(values, result_type).take(self.indices)
 
 
 class ColumnNormalizer:
@@ -151,21 +151,27 @@ class ColumnNormalizer:
         columns["currency"] = self._currencies(table, valid)
         return NormalizedColumns(columns, valid)
 
-    def record_keys(self, table: pa.Table, ids: pa.Array) -> list[str]:
+    def record_keys(self, table: pa.Table, ids: pa.Array) -> pa.Array:
         """Return the record key of each row, as ``sources.record_key`` makes it.
 
-        ``table`` holds the raw string columns and ``ids`` the normalised source
-        ids (null where a row has none).
+        ``table`` contains the raw string columns and ``ids`` the normalised
+        source ids (null where a row has none). Keys are hashed a slice at a
+        time, so the Python objects of a large chunk never exist all at once.
         """
         inputs = pc.binary_join_element_wise(self.id_prefix, ids, "")
         if ids.null_count:
             content = self._content_inputs(table)
             inputs = pc.coalesce(inputs, content)
+        inputs = pc.cast(inputs, pa.binary())
         blake2b = hashlib.blake2b
-        return [
-            blake2b(data, digest_size=16).hexdigest()
-            for data in pc.cast(inputs, pa.binary()).to_pylist()
-        ]
+        keys = []
+        for start in range(0, len(inputs), KEY_SLICE):
+            hashed = [
+                blake2b(data, digest_size=16).hexdigest()
+                for data in inputs.slice(start, KEY_SLICE).to_pylist()
+            ]
+            keys.append(pa.array(hashed, pa.string()))
+        return pa.concat_arrays(keys) if keys else pa.array([], pa.string())
 
     def _names(self, table: pa.Table, field: str, valid: np.ndarray) -> pa.Array:
         normalizer = self.normalizer
@@ -199,20 +205,14 @@ class ColumnNormalizer:
         distinct = self._by_distinct(values.take(rows), "sale_date", self._time_parts)
         valid[rows] &= ~distinct.problem
         mask = pa.array(other)
-        for position, (name, default) in enumerate(_TIME_PARTS.items()):
-            parts = [
-                default if result is None else result[position]
-                for result in distinct.results
-            ]
-            spread = pa.array(parts, times[name].type).take(distinct.indices)
+        for part, name in enumerate(_TIME_PARTS):
+            spread = distinct.spread(times[name].type, part)
             times[name] = pc.replace_with_mask(times[name], mask, spread)
         return times
 
-    def _time_parts(self, value: str, problems: list[str]) -> tuple | None:
+    def _time_parts(self, value: str, problems: list[str]) -> tuple:
         """Return the stored forms of a sale time that ``Normalizer`` parses."""
         moment, offset = self.normalizer._sale_time(value, problems)
-        if problems:
-            return None
         day = moment.date()
         return (
             moment.isoformat(" "),
@@ -230,13 +230,12 @@ class ColumnNormalizer:
         rows = np.flatnonzero(other)
         distinct = self._by_distinct(values.take(rows), "price", self._price_cents)
         valid[rows] &= ~distinct.problem
-        parsed = pa.array(distinct.results, pa.int64()).take(distinct.indices)
+        parsed = distinct.spread(pa.int64())
         cents[rows] = _to_numpy(pc.fill_null(parsed, 0))
         return pa.array(cents, pa.int64())
 
-    def _price_cents(self, value: str, problems: list[str]) -> int | None:
-        price = self.normalizer._price(value, problems)
-        return None if problems else price_cents(price)
+    def _price_cents(self, value: str, problems: list[str]) -> int:
+        return price_cents(self.normalizer._price(value, problems))
 
     def _ids(self, table: pa.Table, valid: np.ndarray) -> pa.Array:
         if self.plan.id is None:
@@ -253,8 +252,8 @@ class ColumnNormalizer:
 
     def _currencies(self, table: pa.Table, valid: np.ndarray) -> pa.Array:
         if self.plan.currency is None:
-            code = self.normalizer.spec.currency
-            return pa.array([code] * table.num_rows, pa.string())
+            code = pa.scalar(self.normalizer.spec.currency, pa.string())
+            return pa.repeat(code, table.num_rows)
         column = _column(table, self.plan.currency)
         distinct = self._by_distinct(column, "currency", self.normalizer._currency)
         valid &= ~distinct.problem
@@ -268,29 +267,29 @@ class ColumnNormalizer:
     ) -> Distinct:
         """Resolve each distinct value of ``values`` once.
 
-        ``resolve(value, problems)`` is the ``Normalizer`` method for the field.
-        A value with a problem gets None as its result.
+        ``resolve(value, problems)`` is the ``Normalizer`` method for the field,
+        or a wrapper of it. A value with a problem gets ``PROBLEM`` as its result.
         """
         encoded = pc.dictionary_encode(values)
         cache = self.caches[field]
         results = []
         for value in encoded.dictionary.to_pylist():
-            result = cache.get(value)
-            if result is None:
+            result = cache.get(value, _UNSEEN)
+            if result is _UNSEEN:
                 problems: list[str] = []
                 result = resolve(value, problems)
                 if problems:
-                    result = _PROBLEM
+                    result = PROBLEM
                 if len(cache) >= CACHE_LIMIT:
                     cache.clear()
                 cache[value] = result
-            results.append(None if result is _PROBLEM else result)
+            results.append(result)
         indices = encoded.indices
-        problem = np.array([result is None for result in results], dtype=bool)
+        problem = np.array([result is PROBLEM for result in results], dtype=bool)
         return Distinct(results, indices, problem[_to_numpy(indices)])
 
     def _content_inputs(self, table: pa.Table) -> pa.Array:
-        """Return ``b"row\\x1f"`` and the orjson text of each row's raw fields."""
+        """Return ``"row\\x1f"`` and the orjson text of each row's raw fields."""
         parts: list[Any] = []
         escaped = np.zeros(table.num_rows, dtype=bool)
         for position, (name, key_json) in enumerate(self.json_keys):
@@ -340,7 +339,8 @@ def iso_month_keys(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         selected = np.flatnonzero(lengths == length)
         if selected.size == 0:
             continue
-        chars = data[offsets[selected, None] + np.arange(length)]
+        positions = offsets[selected, None] + np.arange(length, dtype=np.int32)
+        chars = data[positions]
         good, keys = _check_iso(chars)
         found[selected] = good
         month_key[selected] = keys
@@ -350,7 +350,7 @@ def iso_month_keys(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def _check_iso(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Check rows of ISO characters of one length; return (valid, month key)."""
     length = chars.shape[1]
-    digits = chars.astype(np.int32) - ord("0")
+    digits = chars.astype(np.int16) - ord("0")
     positions = [0, 1, 2, 3, 5, 6, 8, 9]
     if length >= 16:
         positions += [11, 12, 14, 15]
@@ -361,7 +361,8 @@ def _check_iso(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     good &= (chars[:, 4] == ord("-")) & (chars[:, 7] == ord("-"))
 
     def number(first: int) -> np.ndarray:
-        return digits[:, first] * 10 + digits[:, first + 1]
+        # int32, because a year times 100 does not fit in int16.
+        return digits[:, first].astype(np.int32) * 10 + digits[:, first + 1]
 
     if length >= 16:
         separator = chars[:, 10]

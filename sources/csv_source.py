@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Iterator
 
-from sources.errors import SourceError
+from sources.errors import SourceError, clip_text
 from sources.records import RawRecord, Rejection
 from sources.spec import SourceSpec
 from sources.stream import Item, RecordStream
@@ -22,6 +22,10 @@ from sources.text import decoded_lines
 log = logging.getLogger(__name__)
 
 DELIMITERS = (",", ";", "\t", "|")
+# A wider header is taken for a wrong delimiter or a file that is not a table.
+MAX_COLUMNS = 10_000
+# Repeated column names listed by name in the warning; the rest are counted.
+REPEAT_EXAMPLES = 5
 _QUOTED = re.compile(r'"[^"]*"')
 
 
@@ -40,22 +44,57 @@ def detect_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+def check_header_width(count: int, source_name: str) -> None:
+    """Raise ``SourceError`` when a header of ``count`` columns is too wide."""
+    if count <= MAX_COLUMNS:
+        return
+    raise SourceError(
+        f"{source_name}: the header row has {count:,} columns, more than the limit "
+        f"of {MAX_COLUMNS:,}. Check that the first row is the header and that the "
+        "delimiter is right."
+    )
+
+
 def header_names(fields: list[str], stream: RecordStream) -> list[str]:
-    """Return trimmed, unique column names; blank and repeated names get a number."""
+    """Return trimmed, unique column names; blank and repeated names get a number.
+
+    Raise ``SourceError`` for more than ``MAX_COLUMNS`` columns. Repeated names
+    add one warning to ``stream`` that counts them and names a few.
+    """
+    check_header_width(len(fields), stream.source_name)
     names: list[str] = []
     seen: set[str] = set()
+    repeats: dict[str, str] = {}
+    repeat_count = 0
     for position, field in enumerate(fields, start=1):
         name = field.strip() or f"column_{position}"
         if name in seen:
             unique = f"{name}_{position}"
-            stream.warnings.append(
-                f"Column {position} repeats the name {name!r}, so it was read as "
-                f"{unique!r}."
-            )
+            repeat_count += 1
+            repeats.setdefault(name, unique)
             name = unique
         seen.add(name)
         names.append(name)
+    if repeat_count:
+        stream.warnings.append(_repeat_warning(repeat_count, repeats))
     return names
+
+
+def _repeat_warning(count: int, repeats: dict[str, str]) -> str:
+    """Describe ``count`` repeated column names, naming a few of ``repeats``."""
+    examples = list(repeats)[:REPEAT_EXAMPLES]
+    shown = ", ".join(repr(clip_text(name, 40)) for name in examples)
+    if len(repeats) > REPEAT_EXAMPLES:
+        shown += ", ..."
+    name = examples[0]
+    unique = repeats[name]
+    columns = (
+        "1 column repeats a name" if count == 1 else f"{count:,} columns repeat names"
+    )
+    return clip_text(
+        f"{columns} ({shown}), so each repeat was read with its column number "
+        f"added, such as {clip_text(unique, 40)!r} for {clip_text(name, 40)!r}."
+    )
 
 
 def read_csv(stream: RecordStream, binary, spec: SourceSpec) -> Iterator[Item]:
@@ -71,6 +110,9 @@ def read_csv(stream: RecordStream, binary, spec: SourceSpec) -> Iterator[Item]:
         )
     delimiter = spec.delimiter or detect_delimiter(first)
     log.info("reading CSV %s with delimiter %r", stream.source_name, delimiter)
+    # Counted before parsing, so a header of millions of columns is never split.
+    unquoted_delimiters = _QUOTED.sub("", first).count(delimiter)
+    check_header_width(unquoted_delimiters + 1, stream.source_name)
 
     consumed: list[str] = []
     reader = csv.reader(_tap(first, lines, consumed), delimiter=delimiter)

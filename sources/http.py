@@ -42,7 +42,9 @@ REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 # Response bodies are kept in memory up to this size, then in a temporary file.
 SPOOL_MEMORY_BYTES = 8 << 20
 USER_AGENT = "Forecourt/0.1 (car sales fetcher)"
-# Query parameter names whose values are masked in messages and logs.
+SECRET_MASK = "********"
+# Query parameter names whose values are masked in responses, messages and logs,
+# such as api_key, access_token, client_secret, password, auth and signature.
 _SECRET_PARAM = re.compile(r"key|token|secret|pass|auth|sig", re.IGNORECASE)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
@@ -148,18 +150,26 @@ def validate_url(url: str, allowed_networks: list[str], field: str = "url") -> N
     Raise ``SpecError`` for a scheme other than http(s), a missing host, a user
     name or password in the URL, or a literal address or well-known name that is
     not allowed. Names are resolved again at fetch time, on every redirect.
+    Messages show the URL without credentials and with secret values masked.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise SpecError(field, f"{url!r} must start with http:// or https://")
-    host = parts.hostname
-    if not host:
-        raise SpecError(field, f"{url!r} has no host name")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise SpecError(
+            field, "is not a valid URL; check the host name, brackets and port"
+        ) from None
     if parts.username is not None or parts.password is not None:
         raise SpecError(
             field,
             "must not contain a user name or password; put credentials in headers",
         )
+    public_url = display_url(url)
+    if parts.scheme not in ("http", "https"):
+        raise SpecError(field, f"{public_url!r} must start with http:// or https://")
+    host = parts.hostname
+    if not host:
+        raise SpecError(field, f"{public_url!r} has no host name")
     address = literal_address(host)
     if address is None:
         if host.lower().rstrip(".") in BLOCKED_NAMES and not allowed_networks:
@@ -176,7 +186,14 @@ def check_destination(url: str, settings: HttpSettings) -> str:
     Raise ``DestinationNotAllowed`` when the URL or any address its host resolves
     to is refused, and ``SourceError`` when the host cannot be resolved.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise DestinationNotAllowed(
+            "destination not allowed: the URL is not valid (check its host name, "
+            "brackets and port)"
+        ) from None
     public_url = display_url(url)
     if parts.scheme not in ("http", "https"):
         raise DestinationNotAllowed(
@@ -226,21 +243,47 @@ def _resolve(host: str, settings: HttpSettings) -> list[Any]:
     return addresses
 
 
+def is_secret_name(name: str) -> bool:
+    """True when a query parameter called ``name`` likely carries a credential."""
+    return _SECRET_PARAM.search(name) is not None
+
+
 def display_url(url: str) -> str:
     """Return ``url`` for messages and logs: no credentials, secret values masked."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "(an invalid URL)"
     netloc = parts.hostname or ""
     if ":" in netloc:
         netloc = f"[{netloc}]"
-    if parts.port:
-        netloc += f":{parts.port}"
+    if port:
+        netloc += f":{port}"
     query = [
-        (name, "********" if _SECRET_PARAM.search(name) else value)
+        (name, SECRET_MASK if is_secret_name(name) else value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
     ]
     return urlunsplit(
         (parts.scheme, netloc, parts.path, urlencode(query, safe="*:/"), "")
     )
+
+
+def masked_url(url: str) -> str:
+    """Return ``url`` as written when it contains no secret, else ``display_url(url)``.
+
+    A secret is a user name or password, or a query parameter whose name looks
+    like a credential (see ``is_secret_name``).
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return display_url(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    has_credentials = "@" in parts.netloc
+    if has_credentials or any(is_secret_name(name) for name, _ in pairs):
+        return display_url(url)
+    return url
 
 
 def display_host(url: str) -> str:

@@ -6,11 +6,16 @@ standard library's C decoder with ``raw_decode``. Only the current record and a
 chunk of text are held in memory, and every error names a line and column.
 
 Numbers are decoded exactly: integers as ``int`` and fractions as ``Decimal``.
+An integer longer than Python's limit for ``int`` (4,300 digits unless
+``sys.set_int_max_str_digits`` changed it) and nesting deeper than
+``MAX_DEPTH`` levels are errors that name their line.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -24,6 +29,12 @@ MAX_VALUE_CHARS = 64 << 20
 _TOKEN_MARGIN = 4096
 _WHITESPACE = " \t\r\n"
 _NUMBER_CHARS = "0123456789.eE+-"
+# Lists and objects nested deeper than this are rejected. The standard library's
+# decoder raises RecursionError near 1,000 levels, and orjson, which keys the
+# records, refuses more than 255.
+MAX_DEPTH = 200
+_STRUCTURE = re.compile(r'[\[\]{}"]')
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 _MESSAGES = {
     "Expecting value": "expected a value",
@@ -46,6 +57,56 @@ def _constant(name: str) -> Decimal:
 
 EXACT_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_constant)
 PLAIN_DECODER = json.JSONDecoder()
+
+
+def long_number_reason() -> str:
+    """Return the reason a number is rejected for having too many digits."""
+    return f"a number has more than {sys.get_int_max_str_digits():,} digits"
+
+
+def long_number_at(text: str, start: int = 0, end: int | None = None) -> int | None:
+    """Return where an integer too long for ``int`` starts in ``text``, or None."""
+    limit = sys.get_int_max_str_digits()
+    if not limit:
+        return None
+    end = len(text) if end is None else end
+    match = re.compile(rf"\d{{{limit + 1},}}").search(text, start, end)
+    return match.start() if match else None
+
+
+def depth_reason() -> str:
+    """Return the reason a value is rejected for nesting too deeply."""
+    return f"lists and objects are nested deeper than {MAX_DEPTH} levels"
+
+
+def too_deep_at(
+    text: str, start: int = 0, end: int | None = None, limit: int = MAX_DEPTH
+) -> int | None:
+    """Return the offset in ``text`` where nesting passes ``limit`` levels, or None.
+
+    Brackets inside strings do not count. Text with no more than ``limit``
+    opening brackets is passed without a scan.
+    """
+    end = len(text) if end is None else end
+    if text.count("[", start, end) + text.count("{", start, end) <= limit:
+        return None
+    depth = 0
+    pos = start
+    while (match := _STRUCTURE.search(text, pos, end)) is not None:
+        char = match.group()
+        pos = match.end()
+        if char == '"':
+            rest = _STRING_REST.match(text, pos, end)
+            if rest is None:
+                return None
+            pos = rest.end()
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return match.start()
+        else:
+            depth -= 1
+    return None
 
 
 def plain_message(message: str) -> str:
@@ -74,6 +135,8 @@ class JsonScanner:
         # Line of buffer[counted_pos], kept so line numbers are counted once.
         self.counted_pos = 0
         self.counted_line = 1
+        # Lists and objects that the scanner itself has entered.
+        self.depth = 0
 
     def _more(self) -> bool:
         """Append the next chunk to the buffer; return False at the end of input."""
@@ -152,7 +215,11 @@ class JsonScanner:
         return char
 
     def value(self, decoder: json.JSONDecoder = EXACT_DECODER) -> tuple[Any, int, str]:
-        """Decode the next value; return it with its start line and its text."""
+        """Decode the next value; return it with its start line and its text.
+
+        Raise ``SourceError`` for invalid JSON, an integer too long for ``int``
+        and nesting deeper than ``MAX_DEPTH`` levels in the whole document.
+        """
         if not self.peek():
             raise self.error("the text ends before the JSON is complete")
         while True:
@@ -163,6 +230,10 @@ class JsonScanner:
                 if self._can_grow(exc):
                     continue
                 raise self.error(plain_message(exc.msg), exc.pos) from None
+            except RecursionError:
+                raise self._too_deep(start, len(self.buffer)) from None
+            except ValueError:
+                raise self._long_number(start) from None
             # A number such as 12 at the end of the buffer may go on as 123,
             # 12.5 or 12e3 in the next chunk, so it is decoded again with more.
             tail = self.buffer[end:]
@@ -173,8 +244,30 @@ class JsonScanner:
             )
             if not may_continue or not self._more():
                 break
+        if too_deep_at(self.buffer, start, end, MAX_DEPTH - self.depth) is not None:
+            raise self._too_deep(start, end)
         self.pos = end
         return value, self.line_at(start), self.buffer[start:end]
+
+    def _too_deep(self, start: int, end: int) -> SourceError:
+        found = too_deep_at(self.buffer, start, end, MAX_DEPTH - self.depth)
+        line, _ = self.location(start if found is None else found)
+        return SourceError(
+            f"{self.source_name}: lists and objects are nested deeper than "
+            f"{MAX_DEPTH} levels at line {line}. Records of sales need only a few "
+            "levels; check the file."
+        )
+
+    def _long_number(self, start: int) -> SourceError:
+        found = long_number_at(self.buffer, start)
+        if found is None:
+            return self.error("a value cannot be decoded", start)
+        line, _ = self.location(found)
+        return SourceError(
+            f"{self.source_name}: a number on line {line} has more than "
+            f"{sys.get_int_max_str_digits():,} digits. Quote it as a string or "
+            "fix the file."
+        )
 
     def _can_grow(self, error: json.JSONDecodeError) -> bool:
         """Read more text when ``error`` may only mean the value is cut off."""
@@ -204,14 +297,16 @@ class JsonScanner:
         """
         char = self.peek()
         if char == "{":
-            self.pos += 1
+            self.enter()
             if self.peek() == "}":
                 self.pos += 1
+                self.depth -= 1
                 return
             while True:
                 self.key()
                 self.skip()
                 if self.expect(",}") == "}":
+                    self.depth -= 1
                     return
         elif char == "[":
             for _ in self.items(PLAIN_DECODER):
@@ -224,13 +319,23 @@ class JsonScanner:
     ) -> Iterator[tuple[Any, int, str]]:
         """Yield ``(value, line, text)`` for each element of the list starting here."""
         self.expect("[")
+        self.depth += 1
         if self.peek() == "]":
             self.pos += 1
+            self.depth -= 1
             return
         while True:
             yield self.value(decoder)
             if self.expect(",]") == "]":
+                self.depth -= 1
                 return
+
+    def enter(self) -> None:
+        """Consume the '{' of an object that the scanner walks key by key."""
+        self.expect("{")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self._too_deep(self.pos - 1, self.pos)
 
     def end(self) -> None:
         """Check that nothing but whitespace follows the last value."""

@@ -16,7 +16,14 @@ from typing import Any, BinaryIO
 
 from sources.errors import SourceError
 from sources.http import GuardedClient, HttpSettings, describe_content_type
-from sources.json_scan import EXACT_DECODER, JsonScanner, plain_message
+from sources.json_scan import (
+    EXACT_DECODER,
+    JsonScanner,
+    depth_reason,
+    long_number_reason,
+    plain_message,
+    too_deep_at,
+)
 from sources.records import RawRecord, Rejection
 from sources.spec import SourceSpec
 from sources.stream import Item, RecordStream
@@ -134,6 +141,8 @@ def detect_layout(binary: BinaryIO) -> str:
     try:
         json.loads(head)
         return "ndjson"
+    except RecursionError:
+        return "ndjson"
     except ValueError:
         # A first line that opens an object without closing it starts a
         # pretty-printed document; one that closes it is a bad NDJSON line.
@@ -143,7 +152,11 @@ def detect_layout(binary: BinaryIO) -> str:
 def read_ndjson(
     stream: RecordStream, binary: BinaryIO, spec: SourceSpec
 ) -> Iterator[Item]:
-    """Yield one record per non-blank line; a line that is not JSON is rejected."""
+    """Yield one record per non-blank line; a line that is not JSON is rejected.
+
+    So is a line with an integer too long for ``int`` or nesting deeper than
+    ``json_scan.MAX_DEPTH`` levels.
+    """
     line_no = 0
     for line in decoded_lines(binary, spec.encoding, stream):
         line_no += 1
@@ -157,6 +170,15 @@ def read_ndjson(
         except json.JSONDecodeError as exc:
             reason = f"invalid JSON ({plain_message(exc.msg)} at column {exc.pos + 1})"
             yield Rejection(line_no, text, reason)
+            continue
+        except RecursionError:
+            yield Rejection(line_no, text, depth_reason())
+            continue
+        except ValueError:
+            yield Rejection(line_no, text, long_number_reason())
+            continue
+        if too_deep_at(text, 0, end) is not None:
+            yield Rejection(line_no, text, depth_reason())
             continue
         yield to_record(value, line_no, text)
 

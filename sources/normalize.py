@@ -8,7 +8,9 @@ real files repeat the same dates, companies and models many times.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +27,7 @@ from sources.aliases import (
     company_key,
 )
 from sources.dates import MAX_YEAR, MIN_YEAR, DateProblem, parse_sale_time
-from sources.errors import SourceError
+from sources.errors import SourceError, clip_text
 from sources.prices import PriceParser, PriceProblem
 from sources.records import RawRecord, Rejection, SaleRecord
 from sources.spec import SourceSpec
@@ -41,6 +43,17 @@ MAX_ID_LENGTH = 128
 # Each value cache is emptied when it reaches this many entries.
 CACHE_LIMIT = 200_000
 CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
+# Control characters that ``str.split`` does not treat as whitespace, DEL, and
+# lone surrogates (from JSON escapes such as "\ud800"). PostgreSQL rejects NUL in
+# text, and no database driver can encode a lone surrogate.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f\ud800-\udfff]")
+# Values shown in rejection reasons are cut to this many characters.
+SHOWN_VALUE_LIMIT = 80
+# Longer price text is rejected without parsing, so its reason stays short. The
+# largest valid price written with separators and decimals is under 30 characters.
+MAX_PRICE_TEXT = 64
+# Columns listed by name when a required one is missing.
+LISTED_COLUMNS = 30
 
 MISSING = object()
 ZERO = Decimal(0)
@@ -89,7 +102,12 @@ def _lookup(data: dict[str, Any], column: str | None) -> Any:
 
 
 def clean_text(value: str) -> str:
-    """Trim ``value`` and collapse inner whitespace (tabs, newlines, NBSP) to spaces."""
+    """Trim ``value`` and collapse inner whitespace (tabs, newlines, NBSP) to spaces.
+
+    Other control characters (NUL, escape, DEL) and lone surrogates are removed.
+    """
+    if not value.isprintable():
+        value = _UNPRINTABLE.sub("", value)
     return " ".join(value.split())
 
 
@@ -150,7 +168,7 @@ class Normalizer:
         source_id = self._source_id(values[4], problems)
         currency = self._currency(values[5], problems)
         if problems:
-            return Rejection(raw.line_no, raw.raw, "; ".join(problems))
+            return Rejection(raw.line_no, raw.raw, clip_text("; ".join(problems)))
         return SaleRecord(
             company,
             car_model,
@@ -219,7 +237,12 @@ class Normalizer:
         return None
 
     def _missing_message(self, missing: list[str], columns: list[str]) -> str:
-        listed = ", ".join(columns) or "none"
+        listed = ", ".join(
+            clip_text(str(column), 40) for column in columns[:LISTED_COLUMNS]
+        )
+        if len(columns) > LISTED_COLUMNS:
+            listed += f" and {len(columns) - LISTED_COLUMNS:,} more"
+        listed = listed or "none"
         unmapped = [field for field in missing if not self.spec.mapping.get(field)]
         parts = []
         if unmapped:
@@ -306,6 +329,9 @@ class Normalizer:
             price = self.prices.parse_plain(value)
             if price is not None:
                 return price
+            if len(value.strip()) > MAX_PRICE_TEXT:
+                problems.append(f"price {_show(value)} is not a number")
+                return ZERO
         elif value is MISSING:
             problems.append("price is missing")
             return ZERO
@@ -330,6 +356,9 @@ class Normalizer:
             text = str(value)
         if len(text) > MAX_ID_LENGTH:
             problems.append(f"id is longer than {MAX_ID_LENGTH} characters")
+            return None
+        if not text.isprintable() and _UNPRINTABLE.search(text):
+            problems.append(f"id {_show(text)} contains a control character")
             return None
         return text or None
 
@@ -393,7 +422,10 @@ def _join_words(words: list[str], conjunction: str) -> str:
 
 
 def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    """Return ``value`` as a rejection reason quotes it, cut to a readable length."""
+    if isinstance(value, str):
+        return repr(clip_text(value, SHOWN_VALUE_LIMIT))
+    return clip_text(str(value), SHOWN_VALUE_LIMIT)
 
 
 def record_key(identity: str, record: SaleRecord, raw: RawRecord) -> str:
@@ -410,5 +442,22 @@ def record_key(identity: str, record: SaleRecord, raw: RawRecord) -> str:
         digest.update(f"id\x1f{identity}\x1f{record.source_record_id}".encode())
     else:
         digest.update(b"row\x1f")
-        digest.update(orjson.dumps(raw.data, option=orjson.OPT_SORT_KEYS, default=str))
+        digest.update(_row_bytes(raw.data))
     return digest.hexdigest()
+
+
+def _row_bytes(data: dict[str, Any]) -> bytes:
+    """Serialise a raw record's fields in a stable order, for its record key.
+
+    orjson refuses integers outside 64 bits and strings with lone surrogates,
+    which JSON sources may hold, so those records go through the standard
+    library's encoder instead. The same row always takes the same path, so its
+    key does not change between fetches.
+    """
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
+    except orjson.JSONEncodeError:
+        text = json.dumps(
+            data, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":")
+        )
+        return text.encode("utf-8", errors="surrogatepass")

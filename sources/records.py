@@ -36,6 +36,9 @@ class Rejection:
     def __post_init__(self) -> None:
         if len(self.raw) > RAW_TEXT_LIMIT:
             self.raw = self.raw[:RAW_TEXT_LIMIT] + "…"
+        if "\x00" in self.raw:
+            # PostgreSQL text cannot hold NUL, so it is kept as an escape.
+            self.raw = self.raw.replace("\x00", "\\x00")
 
 
 @dataclass(slots=True)

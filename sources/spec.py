@@ -8,21 +8,27 @@ once, before a task is stored, so that a bad spec never reaches the queue. Each
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sources.errors import SpecError
-from sources.http import validate_url
+from sources.http import SECRET_MASK, is_secret_name, masked_url, validate_url
 
 KINDS = ("json", "csv", "api")
 CANONICAL_FIELDS = ("id", "company", "car_model", "sale_date", "price", "currency")
 JSON_FORMATS = ("auto", "array", "ndjson")
 PAGINATION_STYLES = ("none", "page", "offset", "cursor", "next")
 DATE_ORDERS = ("auto", "mdy", "dmy", "ymd")
-SECRET_MASK = "********"
 MAX_PAGES_LIMIT = 100_000
+# A longer source.path is rejected before it reaches the file system.
+MAX_PATH_LENGTH = 1024
+# An HTTP header name is a token of RFC 9110 (section 5.6.2).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Control characters other than tab end or split a header line on the wire.
+_HEADER_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass(slots=True)
@@ -74,16 +80,29 @@ class SourceSpec:
         return asdict(self)
 
     def public_dict(self) -> dict[str, Any]:
-        """Return the spec for responses and logs: header values are masked."""
+        """Return the spec for responses and logs, secrets masked.
+
+        Header values are masked, and so are the values of query parameters whose
+        names look like credentials, in ``params`` and in the URL.
+        """
         data = asdict(self)
         data["headers"] = {name: SECRET_MASK for name in self.headers}
+        data["params"] = {
+            name: SECRET_MASK if is_secret_name(name) else value
+            for name, value in self.params.items()
+        }
+        if self.url:
+            data["url"] = masked_url(self.url)
         return data
 
     @property
     def display_name(self) -> str:
-        """A short name for the source, shown in lists and stored on each sale."""
+        """A short name for the source, shown in lists and stored on each sale.
+
+        A URL is shown with the values of secret query parameters masked.
+        """
         if self.url:
-            return self.url[:255]
+            return masked_url(self.url)[:255]
         if self.path:
             return Path(self.path).name
         if self.upload_name:
@@ -120,6 +139,27 @@ class Filters:
         return parse_filters(data or {})
 
 
+def json_kind(value: Any) -> str:
+    """Name the JSON type of ``value`` with its article, such as "a list".
+
+    Errors name the type instead of showing the value, because a value in the
+    wrong place may be a secret.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 def _string(data: dict, key: str, where: str, *, required: bool = False) -> str | None:
     value = data.get(key)
     if value is None or (isinstance(value, str) and value.strip() == ""):
@@ -127,24 +167,60 @@ def _string(data: dict, key: str, where: str, *, required: bool = False) -> str 
             raise SpecError(f"{where}.{key}", "is required")
         return None
     if not isinstance(value, str):
-        raise SpecError(f"{where}.{key}", f"must be a string, got {value!r}")
+        raise SpecError(f"{where}.{key}", f"must be a string, got {json_kind(value)}")
     return value.strip()
 
 
 def _string_map(data: dict, key: str, where: str) -> dict[str, str]:
+    """Read an object of names to strings or numbers; values are never echoed."""
     value = data.get(key) or {}
     if not isinstance(value, dict):
-        raise SpecError(f"{where}.{key}", f"must be an object, got {value!r}")
+        raise SpecError(
+            f"{where}.{key}",
+            f"must be an object of names and values, got {json_kind(value)}",
+        )
     result = {}
     for name, item in value.items():
         if not isinstance(name, str) or not name.strip():
             raise SpecError(f"{where}.{key}", f"has an empty or invalid name {name!r}")
         if isinstance(item, bool) or not isinstance(item, str | int | float):
             raise SpecError(
-                f"{where}.{key}.{name}", f"must be a string or number, got {item!r}"
+                f"{where}.{key}.{_printable(name)}",
+                f"must be a string or number, got {json_kind(item)}",
             )
         result[name.strip()] = str(item)
     return result
+
+
+def _printable(text: str) -> str:
+    """Return ``text`` with control characters written as escapes, for messages."""
+    if text.isprintable():
+        return text
+    return text.encode("unicode_escape", errors="backslashreplace").decode("ascii")
+
+
+def _headers(data: dict) -> dict[str, str]:
+    """Read ``source.headers``: valid names, values without control characters.
+
+    Values are trimmed, and a bad value is named by its header, never shown.
+    """
+    headers = {}
+    for name, value in _string_map(data, "headers", "source").items():
+        where = f"source.headers.{_printable(name)}"
+        if not _HEADER_NAME.fullmatch(name):
+            raise SpecError(
+                where,
+                "is not a valid header name; use letters, digits and dashes, "
+                "such as X-Api-Key",
+            )
+        if _HEADER_VALUE_CONTROL.search(value):
+            raise SpecError(
+                where,
+                "contains a line break, NUL or other control character; remove it "
+                "from the header value",
+            )
+        headers[name] = value.strip(" \t")
+    return headers
 
 
 def _positive_int(value: Any, where: str, maximum: int | None = None) -> int:
@@ -161,7 +237,33 @@ def resolve_data_path(path: str, data_dirs: list[str]) -> str:
     ``path`` may be relative to a data folder (``sample_data_b.csv``) or to the
     folder that holds it (``data/sample_data_b.csv``). Anything that resolves
     outside every data folder is rejected, so ``../`` cannot reach other files.
+    Messages never show the server's folders.
     """
+    if "\x00" in path:
+        raise SpecError(
+            "source.path",
+            "contains a NUL character; give the name of a stored file, such as "
+            "sample_data.csv",
+        )
+    if len(path) > MAX_PATH_LENGTH:
+        raise SpecError(
+            "source.path",
+            f"is {len(path):,} characters long; use at most {MAX_PATH_LENGTH:,}",
+        )
+    try:
+        found = _find_data_file(path, data_dirs)
+    except (OSError, ValueError):
+        found = None
+    if found is None:
+        raise SpecError(
+            "source.path",
+            f"file not found: {path!r} is not a file in the data folders; the "
+            "stored files are listed on the New task page",
+        )
+    return found
+
+
+def _find_data_file(path: str, data_dirs: list[str]) -> str | None:
     roots = [Path(d).resolve() for d in data_dirs]
     requested = Path(path)
     candidates = []
@@ -175,18 +277,16 @@ def resolve_data_path(path: str, data_dirs: list[str]) -> str:
         inside = any(candidate.is_relative_to(root) for root in roots)
         if inside and candidate.is_file():
             return str(candidate)
-    folders = ", ".join(str(root) for root in roots)
-    raise SpecError(
-        "source.path",
-        f"file not found: {path!r} is not a file in the data folders ({folders})",
-    )
+    return None
 
 
 def _parse_pagination(data: Any) -> Pagination:
     if data is None:
         return Pagination()
     if not isinstance(data, dict):
-        raise SpecError("source.pagination", f"must be an object, got {data!r}")
+        raise SpecError(
+            "source.pagination", f"must be an object, got {json_kind(data)}"
+        )
     style = data.get("style", "none")
     if style not in PAGINATION_STYLES:
         raise SpecError(
@@ -250,7 +350,7 @@ def parse_source_spec(
     upload exists and belongs to the user.
     """
     if not isinstance(data, dict):
-        raise SpecError("source", f"must be an object, got {data!r}")
+        raise SpecError("source", f"must be an object, got {json_kind(data)}")
     kind = data.get("kind")
     if kind not in KINDS:
         raise SpecError("source.kind", f"{kind!r} is not one of json, csv, api")
@@ -293,15 +393,7 @@ def parse_source_spec(
     spec.format = json_format
     spec.records_path = _string(data, "records_path", "source")
 
-    encoding = _string(data, "encoding", "source") or "auto"
-    if encoding != "auto":
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise SpecError(
-                "source.encoding", f"{encoding!r} is not a known text encoding"
-            ) from None
-    spec.encoding = encoding
+    spec.encoding = _encoding(data)
 
     delimiter = data.get("delimiter")
     if delimiter is not None:
@@ -342,7 +434,7 @@ def parse_source_spec(
         spec.currency = currency.upper()
 
     spec.params = _string_map(data, "params", "source")
-    spec.headers = _string_map(data, "headers", "source")
+    spec.headers = _headers(data)
     spec.pagination = _parse_pagination(data.get("pagination"))
     if kind != "api" and spec.pagination.style != "none":
         raise SpecError("source.pagination", "only an api source is paginated")
@@ -378,6 +470,28 @@ def parse_source_spec(
     if unknown:
         raise SpecError(f"source.{unknown[0]}", "is not a source setting")
     return spec
+
+
+def _encoding(data: dict) -> str:
+    """Read ``source.encoding``: ``auto`` or a codec that decodes bytes to text.
+
+    Codecs such as rot13, base64 and zlib_codec exist in Python but turn bytes
+    into bytes or text into text, so they are rejected.
+    """
+    encoding = _string(data, "encoding", "source") or "auto"
+    if encoding == "auto":
+        return encoding
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError:
+        codec = None
+    if codec is None or not getattr(codec, "_is_text_encoding", True):
+        raise SpecError(
+            "source.encoding",
+            f"{encoding!r} is not a known text encoding; use auto or an encoding "
+            "such as utf-8, cp1252 or latin-1",
+        )
+    return encoding
 
 
 def _date(value: Any, where: str) -> date | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import logging
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlencode
 
 import dash
@@ -18,6 +19,12 @@ from dash import Input, Output, State, dcc, html
 from flask_login import current_user
 
 from dashboard import analytics, charts
+from dashboard.api import (
+    FIELD_LENGTH_LIMIT,
+    MAX_FILTER_VALUES,
+    SOURCE_KINDS,
+    YEAR_RANGE,
+)
 from dashboard.components import SOURCE_KIND_LABELS, icon, page_header
 
 log = logging.getLogger(__name__)
@@ -35,6 +42,7 @@ COMPANY_ID = "analytics-company"
 MODEL_ID = "analytics-model"
 SOURCE_ID = "analytics-source"
 CLEAR_ID = "analytics-clear"
+FILTER_NOTE_ID = "analytics-filter-note"
 EXPORT_ID = "analytics-export"
 TOTAL_SALES_ID = "analytics-total-sales"
 TOTAL_REVENUE_ID = "analytics-total-revenue"
@@ -81,28 +89,33 @@ def _filters_card(options: dict) -> dbc.Card:
     ]
     return dbc.Card(
         dbc.CardBody(
-            dbc.Row(
-                [
-                    _dropdown(YEAR_ID, "Year", options["years"], "All years"),
-                    _dropdown(MONTH_ID, "Month", months, "All months"),
-                    _dropdown(
-                        COMPANY_ID, "Company", options["companies"], "All companies"
-                    ),
-                    _dropdown(MODEL_ID, "Model", options["models"], "All models"),
-                    _dropdown(SOURCE_ID, "Source", sources, "All sources"),
-                    dbc.Col(
-                        dbc.Button(
-                            [icon("bi-x-lg", "me-1"), "Clear"],
-                            id=CLEAR_ID,
-                            color="link",
-                            className="text-decoration-none px-0",
+            [
+                dbc.Row(
+                    [
+                        _dropdown(YEAR_ID, "Year", options["years"], "All years"),
+                        _dropdown(MONTH_ID, "Month", months, "All months"),
+                        _dropdown(
+                            COMPANY_ID, "Company", options["companies"], "All companies"
                         ),
-                        xs="auto",
-                        className="d-flex align-items-end",
-                    ),
-                ],
-                className="g-3",
-            )
+                        _dropdown(MODEL_ID, "Model", options["models"], "All models"),
+                        _dropdown(SOURCE_ID, "Source", sources, "All sources"),
+                        dbc.Col(
+                            dbc.Button(
+                                [icon("bi-x-lg", "me-1"), "Clear"],
+                                id=CLEAR_ID,
+                                color="link",
+                                className="text-decoration-none px-0",
+                            ),
+                            xs="auto",
+                            className="d-flex align-items-end",
+                        ),
+                    ],
+                    className="g-3",
+                ),
+                html.Div(
+                    id=FILTER_NOTE_ID, className="small text-warning-emphasis mt-2"
+                ),
+            ]
         ),
         className="shadow-sm mb-4 filters-card",
     )
@@ -227,22 +240,86 @@ def layout(**_query: str) -> html.Div:
     )
 
 
+def _listed(values: Any) -> list:
+    """Return dropdown values as a list: None gives [] and one value a list of it."""
+    if values is None:
+        return []
+    if isinstance(values, list | tuple):
+        return list(values)
+    return [values]
+
+
+def _whole_number(value: Any, low: int, high: int) -> int | None:
+    """Return ``value`` as an int within ``low``..``high``, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or not low <= value <= high:
+        return None
+    return value
+
+
+def _numbers(values: Any, low: int, high: int) -> tuple[int, ...]:
+    numbers = (_whole_number(value, low, high) for value in _listed(values))
+    kept = dict.fromkeys(number for number in numbers if number is not None)
+    return tuple(kept)[:MAX_FILTER_VALUES]
+
+
+def _names(values: Any, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    names = (value.strip() for value in _listed(values) if isinstance(value, str))
+    kept = dict.fromkeys(
+        name
+        for name in names
+        if name
+        and len(name) <= FIELD_LENGTH_LIMIT
+        and (allowed is None or name in allowed)
+    )
+    return tuple(kept)[:MAX_FILTER_VALUES]
+
+
 def build_query(
     owner_id: int | None,
-    years: list | None,
-    months: list | None,
-    companies: list | None,
-    models: list | None,
-    sources: list | None,
+    years: Any,
+    months: Any,
+    companies: Any,
+    models: Any,
+    sources: Any,
 ) -> analytics.SalesQuery:
-    """Turn dropdown values (None or lists) into a ``SalesQuery``."""
+    """Turn dropdown values into a ``SalesQuery`` that keeps only valid values.
+
+    The values come from the browser, so they are checked as the REST API
+    checks its parameters: years 1900 to 2200, months 1 to 12, names as strings
+    of up to 120 characters, sources json, csv or api. Other values are dropped,
+    and each filter keeps its first ``MAX_FILTER_VALUES`` values.
+    """
     return analytics.SalesQuery(
         owner_id=owner_id,
-        years=tuple(int(year) for year in years or ()),
-        months=tuple(int(month) for month in months or ()),
-        companies=tuple(companies or ()),
-        models=tuple(models or ()),
-        sources=tuple(sources or ()),
+        years=_numbers(years, *YEAR_RANGE),
+        months=_numbers(months, 1, 12),
+        companies=_names(companies),
+        models=_names(models),
+        sources=_names(sources, SOURCE_KINDS),
+    )
+
+
+def filter_note(**values: Any) -> str:
+    """Say which filters have more values than are used, or return ''."""
+    over = [
+        name
+        for name, chosen in values.items()
+        if len(_listed(chosen)) > MAX_FILTER_VALUES
+    ]
+    if not over:
+        return ""
+    return (
+        f"Only the first {MAX_FILTER_VALUES} values of each filter are used "
+        f"({', '.join(over)}). Choose at most {MAX_FILTER_VALUES}."
     )
 
 
@@ -274,12 +351,16 @@ def _money_text(value: str | None) -> str:
     Output(SOURCE_GRAPH_ID, "figure"),
     Output(HEATMAP_GRAPH_ID, "figure"),
     Output(EXPORT_ID, "href"),
+    Output(FILTER_NOTE_ID, "children"),
     *(Input(component_id, "value") for component_id in FILTER_IDS),
 )
 def refresh_analytics(years, months, companies, models, sources):
     """Compute the totals, the four figures and the export link for the filters."""
     query = build_query(
         analytics.scope_owner(current_user), years, months, companies, models, sources
+    )
+    note = filter_note(
+        year=years, month=months, company=companies, model=models, source=sources
     )
     totals = analytics.summary(query)
     cells = analytics.heatmap(query)
@@ -293,6 +374,7 @@ def refresh_analytics(years, months, companies, models, sources):
         charts.source_figure(totals["by_source"], CURRENCY),
         charts.heatmap_figure(cells, CURRENCY),
         export_href(query),
+        note,
     )
 
 
@@ -308,9 +390,11 @@ def narrow_model_options(companies: list | None, chosen: list | None):
     that are no longer listed. The value is left alone when nothing is dropped,
     so a company change refreshes the charts once, not twice."""
     owner_id = analytics.scope_owner(current_user)
-    models = analytics.filter_options(owner_id, tuple(companies or ()))["models"]
-    kept = [name for name in chosen or () if name in set(models)]
-    value = dash.no_update if kept == list(chosen or ()) else kept
+    models = analytics.filter_options(owner_id, _names(companies))["models"]
+    listed = set(models)
+    chosen = _listed(chosen)
+    kept = [name for name in chosen if isinstance(name, str) and name in listed]
+    value = dash.no_update if kept == chosen else kept
     return models, value
 
 

@@ -163,3 +163,30 @@ def test_figures_share_template():
         assert figure.layout.template.layout.paper_bgcolor == "white"
         assert figure.layout.separators == ".,"
         assert figure.layout.margin.t == 16
+
+
+def test_company_figure_escapes_html_in_names():
+    link = '<a href="https://evil.example/">Kia</a>'
+    companies = [
+        {"company": link, "sales": 3, "revenue": "3.00"},
+        {"company": "Rolls & Royce <b>", "sales": 2, "revenue": "2.00"},
+        {"company": "Toyota", "sales": 1, "revenue": "1.00"},
+    ]
+
+    trace = charts.company_figure(companies).data[0]
+
+    assert list(trace.y) == [
+        "Toyota",
+        "Rolls &amp; Royce &lt;b&gt;",
+        '&lt;a href="https://evil.example/"&gt;Kia&lt;/a&gt;',
+    ]
+    assert all("<" not in name for name in trace.y)
+    assert trace.hovertemplate.startswith("<b>%{y}</b>")
+
+
+def test_source_figure_escapes_unknown_kind():
+    sources = [{"source": "<i>csv</i>", "sales": 1, "revenue": "1.00"}]
+
+    trace = charts.source_figure(sources).data[0]
+
+    assert list(trace.labels) == ["&lt;i&gt;csv&lt;/i&gt;"]

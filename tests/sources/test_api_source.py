@@ -427,3 +427,46 @@ def test_api_stream_counts_bytes(http_server):
     assert len(items) == 1
     assert stream.bytes_total is None
     assert stream.bytes_read == len(json.dumps([sale("A")]))
+
+
+def test_response_long_number_fails_naming_line(http_server):
+    body = '{"data": [\n{"price": ' + "7" * 5000 + "}\n]}"
+    http_server.routes["/long"] = text_reply(body, content_type="application/json")
+
+    with pytest.raises(SourceError) as caught:
+        read_source(api_spec(http_server.url("/long"), records_path="data"), http=LOCAL)
+
+    assert str(caught.value) == (
+        f"The response from {http_server.url('/long')} has a number on line 2 with "
+        "more than 4,300 digits. Check that the URL is a sales API."
+    )
+
+
+@pytest.mark.parametrize("depth", [250, 200_000])
+def test_response_deep_nesting_fails_naming_line(http_server, depth):
+    body = '{"data": [\n' + "[" * depth + "]" * depth + "\n]}"
+    http_server.routes["/deep"] = text_reply(body, content_type="application/json")
+
+    with pytest.raises(SourceError) as caught:
+        read_source(api_spec(http_server.url("/deep"), records_path="data"), http=LOCAL)
+
+    assert str(caught.value) == (
+        f"The response from {http_server.url('/deep')} nests lists and objects "
+        "deeper than 200 levels at line 2. Check that the URL is a sales API."
+    )
+
+
+def test_repeated_long_cursor_warning_clipped(http_server):
+    cursor = "c" * 5000
+    http_server.routes["/s"] = json_reply({"data": [sale("Fabia")], "next": cursor})
+    spec = api_spec(
+        http_server.url("/s"),
+        records_path="data",
+        pagination={"style": "cursor", "cursor_path": "next"},
+    )
+
+    outcome = read_source(spec, http=LOCAL)
+
+    assert len(outcome.warnings) == 1
+    assert outcome.warnings[0].startswith("pagination cursor 'ccc")
+    assert len(outcome.warnings[0]) < 300

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sources import SourceError, open_records
+from sources import Normalizer, SourceError, open_records
+from sources.columnar import open_csv_columns
 from sources.csv_source import detect_delimiter
 from sources.records import RawRecord, Rejection
 
@@ -391,3 +392,92 @@ def test_rejection_raw_limited(tmp_path):
 
     assert isinstance(items[0], Rejection)
     assert len(items[0].raw) == 1001
+
+
+def test_many_repeated_header_names_one_warning(tmp_path):
+    path = tmp_path / "wide.csv"
+    header = "company,car_model,sale_date,price" + ",x" * 5000 + ",y,y,z,z"
+    row = "Kia,Rio,2023-01-01,9000" + ",1" * 5004
+    path.write_text(f"{header}\n{row}\n")
+
+    outcome = read_source(csv_spec(path))
+
+    assert len(outcome.records) == 1
+    assert len(outcome.warnings) == 1
+    warning = outcome.warnings[0]
+    assert warning.startswith("5,001 columns repeat names ('x', 'y', 'z'), so ")
+    assert "such as 'x_6' for 'x'" in warning
+    assert len(warning) < 300
+
+
+def test_repeated_names_warning_lists_few_examples(tmp_path):
+    path = tmp_path / "repeats.csv"
+    names = [f"c{number}" for number in range(40)]
+    header = ",".join(["company", "car_model", "sale_date", "price", *names, *names])
+    path.write_text(f"{header}\nKia,Rio,2023-01-01,9000{',1' * 80}\n")
+
+    outcome = read_source(csv_spec(path))
+
+    assert len(outcome.warnings) == 1
+    assert outcome.warnings[0].startswith(
+        "40 columns repeat names ('c0', 'c1', 'c2', 'c3', 'c4', ...), so "
+    )
+
+
+def test_header_wider_than_limit_rejected(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("company,car_model,sale_date,price" + ",x" * 1_000_000 + "\n")
+
+    with pytest.raises(SourceError) as caught:
+        raw_items(csv_spec(path))
+
+    message = str(caught.value)
+    assert "the header row has 1,000,004 columns, more than the limit of 10,000" in (
+        message
+    )
+    assert len(message) < 300
+
+
+def test_header_limit_counts_quoted_delimiters_once(tmp_path):
+    path = tmp_path / "quoted.csv"
+    header = "company,car_model,sale_date,price," + '"a' + "," * 20_000 + 'b"'
+    path.write_text(f"{header}\nKia,Rio,2023-01-01,9000,1\n")
+
+    outcome = read_source(csv_spec(path))
+
+    assert len(outcome.records) == 1
+
+
+def test_header_limit_applies_after_parsing(tmp_path):
+    path = tmp_path / "multiline.csv"
+    header = '"company\n' + ",x" * 10_001 + '",' + ",x" * 10_001
+    path.write_text(f"{header}\n")
+
+    with pytest.raises(SourceError) as caught:
+        raw_items(csv_spec(path))
+
+    assert "the header row has 10,003 columns" in str(caught.value)
+
+
+def test_header_at_limit_read(tmp_path):
+    path = tmp_path / "limit.csv"
+    header = "company,car_model,sale_date,price" + "".join(
+        f",c{number}" for number in range(9_996)
+    )
+    path.write_text(f"{header}\nKia,Rio,2023-01-01,9000{',1' * 9_996}\n")
+
+    outcome = read_source(csv_spec(path))
+
+    assert len(outcome.records) == 1
+    assert outcome.warnings == []
+
+
+def test_wide_header_rejected_by_column_reader(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("company,car_model,sale_date,price" + ",x" * 20_000 + "\n")
+    spec = csv_spec(path)
+
+    with pytest.raises(SourceError) as caught:
+        open_csv_columns(spec, str(path), Normalizer(spec), "test-source")
+
+    assert "more than the limit of 10,000" in str(caught.value)

@@ -389,3 +389,139 @@ def test_json_url_upload_path_wins(tmp_path):
     spec = SourceSpec(kind="json", url="http://127.0.0.1:9/never")
 
     assert raw_items(spec, upload_path=str(path))[0].data == {"a": 1}
+
+
+SALE = '{"company": "Kia", "car_model": "Rio", "sale_date": "2023-01-01", "price": 9}'
+LONG_NUMBER = "1" * 5000
+
+
+def test_ndjson_long_number_line_rejected(tmp_path):
+    path = tmp_path / "long.ndjson"
+    long_line = SALE.replace("9}", f"{LONG_NUMBER}}}")
+    path.write_text(f"{SALE}\n{long_line}\n{SALE.replace('Rio', 'Ceed')}\n")
+
+    outcome = read_source(json_spec(path, format="ndjson"))
+
+    assert [record.car_model for record in outcome.records] == ["Rio", "Ceed"]
+    rejection = outcome.rejection_at(2)
+    assert rejection.reason == "a number has more than 4,300 digits"
+
+
+@pytest.mark.parametrize("depth", [300, 200_000])
+def test_ndjson_deep_nesting_line_rejected(tmp_path, depth):
+    path = tmp_path / "deep.ndjson"
+    nested = "[" * depth + "]" * depth
+    deep_line = SALE.replace('"price": 9', f'"price": 9, "extra": {nested}')
+    path.write_text(f"{SALE}\n{deep_line}\n")
+
+    outcome = read_source(json_spec(path, format="ndjson"))
+
+    assert len(outcome.records) == 1
+    rejection = outcome.rejection_at(2)
+    assert rejection.reason == "lists and objects are nested deeper than 200 levels"
+
+
+def test_ndjson_unclosed_deep_nesting_detected_and_rejected(tmp_path):
+    path = tmp_path / "deep.ndjson"
+    path.write_text('{"a": ' + "[" * 200_000 + "\n" + SALE + "\n")
+
+    outcome = read_source(json_spec(path))
+
+    assert len(outcome.records) == 1
+    assert outcome.rejection_at(1).reason == (
+        "lists and objects are nested deeper than 200 levels"
+    )
+
+
+def test_ndjson_brackets_inside_strings_not_nesting(tmp_path):
+    path = tmp_path / "brackets.ndjson"
+    line = SALE.replace('"price": 9', '"price": 9, "note": "' + "[{" * 300 + '\\""')
+    path.write_text(f"{line}\n")
+
+    outcome = read_source(json_spec(path, format="ndjson"))
+
+    assert len(outcome.records) == 1
+    assert outcome.rejections == []
+
+
+def test_array_long_number_fails_naming_line(tmp_path):
+    path = tmp_path / "long.json"
+    path.write_text(f"[\n{SALE},\n{SALE.replace('9}', LONG_NUMBER + '}')}\n]\n")
+
+    with pytest.raises(SourceError) as caught:
+        raw_items(json_spec(path))
+
+    assert str(caught.value) == (
+        f"{path.name}: a number on line 3 has more than 4,300 digits. Quote it as a "
+        "string or fix the file."
+    )
+
+
+@pytest.mark.parametrize("depth", [250, 200_000])
+def test_array_deep_nesting_fails_naming_line(tmp_path, depth):
+    path = tmp_path / "deep.json"
+    path.write_text("[\n" + SALE + ",\n" + "[" * depth + "]" * depth + "\n]\n")
+
+    with pytest.raises(SourceError) as caught:
+        raw_items(json_spec(path))
+
+    assert str(caught.value) == (
+        f"{path.name}: lists and objects are nested deeper than 200 levels at line "
+        "3. Records of sales need only a few levels; check the file."
+    )
+
+
+def test_unclosed_deep_array_fails_naming_line(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("\n" + "[" * 200_000)
+
+    with pytest.raises(SourceError) as caught:
+        raw_items(json_spec(path))
+
+    assert "nested deeper than 200 levels at line 2" in str(caught.value)
+
+
+def test_deep_object_chain_fails_naming_line(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"data":\n' + '{"a": ' * 200_000 + "1" + "}" * 200_001)
+
+    with pytest.raises(SourceError) as caught:
+        raw_items(json_spec(path, records_path="data"))
+
+    assert "nested deeper than 200 levels at line 2" in str(caught.value)
+
+
+def test_nesting_limit_counts_whole_document(tmp_path):
+    path = tmp_path / "deep.json"
+    inner = "[" * 150 + "]" * 150
+    path.write_text('{"a": {"b": {"c": ' * 20 + inner + "}}}" * 20)
+
+    with pytest.raises(SourceError) as caught:
+        raw_items(json_spec(path, records_path="a"))
+
+    assert "nested deeper than 200 levels at line 1" in str(caught.value)
+
+
+def test_nesting_at_limit_read(tmp_path):
+    path = tmp_path / "deep.json"
+    nested = "[" * 198 + "]" * 198
+    record = SALE.replace('"price": 9', f'"price": 9, "extra": {nested}')
+    path.write_text(f"[{record}]")
+
+    outcome = read_source(json_spec(path))
+
+    assert len(outcome.records) == 1
+
+
+def test_integer_beyond_64_bits_keyed(tmp_path):
+    path = tmp_path / "vin.json"
+    record = SALE.replace(
+        '"price": 9', '"price": 9, "vin": 123456789012345678901234567890'
+    )
+    path.write_text(f"[{record}, {record.replace('890}', '891}')}]")
+
+    outcome = read_source(json_spec(path))
+
+    assert len(outcome.records) == 2
+    assert len(set(outcome.keys)) == 2
+    assert outcome.keys == read_source(json_spec(path)).keys

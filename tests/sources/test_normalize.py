@@ -368,3 +368,88 @@ def test_record_key_without_id_sees_unmapped_columns():
 def test_company_without_accents_maps_to_canonical(written, expected):
     record = normalize(sale(company=written))
     assert record.company == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Kia\x00", "Kia"),
+        ("\x00K\x00i\x00a\x00", "Kia"),
+        ("Land\x1b[31m Rover", "Land[31m Rover"),
+        ("Rio\x7f", "Rio"),
+        ("Rio\ud800", "Rio"),
+        ("Rio\udfff X", "Rio X"),
+        ("Land\tRover\nSport\x0bX\x1fY", "Land Rover Sport X Y"),
+    ],
+)
+def test_clean_text_strips_control_characters(value, expected):
+    assert clean_text(value) == expected
+
+
+def test_names_with_nul_and_surrogates_cleaned():
+    result = normalize(sale(company="Kia\x00", car_model="\ud83dRio\x00"))
+
+    assert isinstance(result, SaleRecord)
+    assert result.company == "Kia"
+    assert result.car_model == "Rio"
+
+
+def test_name_of_control_characters_only_rejected():
+    result = normalize(sale(company="\x00\x01\x02"))
+
+    assert isinstance(result, Rejection)
+    assert result.reason == "company is empty"
+
+
+@pytest.mark.parametrize("record_id", ["A1\x00", "A\ud8001"])
+def test_id_with_control_character_rejected(record_id):
+    result = normalize(sale(id=record_id))
+
+    assert isinstance(result, Rejection)
+    assert result.reason.startswith("id ")
+    assert result.reason.endswith(" contains a control character")
+    assert "\x00" not in result.reason
+
+
+def test_rejected_raw_text_escapes_nul():
+    rejection = Rejection(3, "Kia\x00,Rio,x,y", "price is empty")
+
+    assert rejection.raw == "Kia\\x00,Rio,x,y"
+
+
+def test_rejection_reason_shows_long_value_cut():
+    result = normalize(sale(sale_date="2023-" + "9" * 5000))
+
+    assert isinstance(result, Rejection)
+    assert len(result.reason) < 200
+    assert "…" in result.reason
+
+
+def test_missing_column_message_lists_first_columns():
+    row = {f"column{number}": "1" for number in range(5000)}
+
+    with pytest.raises(SourceError) as caught:
+        normalize(row)
+
+    message = str(caught.value)
+    assert "columns are: column0, column1, " in message
+    assert "column29 and 4,970 more." in message
+    assert len(message) < 1000
+
+
+def test_record_key_without_id_big_integer_and_surrogate():
+    record = make_record()
+    first = raw_of(company="Kia", vin=2**80, note="\ud800")
+    second = raw_of(company="Kia", vin=2**80 + 1, note="\ud800")
+
+    assert record_key("s", record, first) != record_key("s", record, second)
+    assert record_key("s", record, first) == record_key("s", record, first)
+
+
+def test_rejection_reason_long_price_cut():
+    result = normalize(sale(price="1" * 100_000 + "x", sale_date="x" * 100_000))
+
+    assert isinstance(result, Rejection)
+    assert result.reason.startswith("sale_date 'xxx")
+    assert "; price '111" in result.reason
+    assert len(result.reason) < 500

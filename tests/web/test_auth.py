@@ -211,6 +211,31 @@ def test_sign_in_rate_limited(limited_app):
     assert signed_in_as(client) is None
 
 
+def test_register_rate_limited(limited_app):
+    client = limited_app.test_client()
+
+    statuses = [
+        register(client, f"ana{number}", PASSWORD, "mismatch").status_code
+        for number in range(3)
+    ]
+    blocked = register(client, "bob", PASSWORD)
+
+    assert statuses == [200, 200, 200]
+    assert blocked.status_code == 429
+    page = blocked.get_data(as_text=True)
+    assert "Too many registration attempts from this address" in page
+    assert "Create an account" in page
+    assert roles(limited_app) == {}
+
+
+def test_register_page_not_rate_limited(limited_app):
+    client = limited_app.test_client()
+
+    statuses = [client.get("/register").status_code for _ in range(5)]
+
+    assert statuses == [200] * 5
+
+
 @pytest.mark.parametrize(("value", "expected"), load_next_cases())
 def test_sign_in_next_table(app, make_user, value, expected):
     make_user("ana")
