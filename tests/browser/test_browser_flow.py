@@ -92,12 +92,13 @@ def live_app(tmp_path):
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
-                if requests.get(f"{base_url}/healthz", timeout=2).ok:
+                if requests.get(f"{base_url}/healthz", timeout=10).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
+                # Not listening yet, or still importing the app.
                 pass
             if time.monotonic() > deadline or server.poll() is not None:
                 text = (tmp_path / "gunicorn.log").read_text(errors="replace")
