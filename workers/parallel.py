@@ -117,10 +117,10 @@ def part_folder(task_id: int) -> Path:
 
 @dataclass
 class PartTask:
-    """The task as one part's load sees it: the part's file, the task's ids.
+    """A stand-in for the task that points at one part's file.
 
-    ``workers.ingest`` loads it like a task, but counters written to it stay
-    here; ``finish_part`` adds them to the real task row in one statement.
+    ``workers.ingest`` loads it like a task. Counters written to it stay here
+    until ``finish_part`` adds them to the real task row in one statement.
     """
 
     id: int
@@ -209,8 +209,8 @@ def finish_part(part_task: PartTask, number: int, error: str | None) -> str:
             .where(FetchTask.id == part_task.id, FetchTask.warning.is_(None))
             .values(warning="; ".join(part_task.warnings)[:4000])
         )
-    # Exactly one part sees parts_done reach parts_total: the row is locked by
-    # the UPDATE above until this transaction commits.
+    # Exactly one part finds parts_done equal to parts_total, because the UPDATE
+    # above locks the task row until this transaction commits.
     task = db.session.get(FetchTask, part_task.id, populate_existing=True)
     if task.parts_done >= task.parts_total and task.status == "in_progress":
         task.status = "failed" if task.error else "completed"
