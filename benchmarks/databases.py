@@ -99,6 +99,9 @@ def app_config(database_url: str) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "LOG_LEVEL": "WARNING",
+        # The worker-path runs measure one process loading a file whole; the
+        # parallel section sets its own number of parts.
+        "PARALLEL_PARTS": 1,
     }
 
 
@@ -115,6 +118,7 @@ def app_environment(database_url: str) -> dict[str, str]:
         "FORECOURT_DATA_DIRS": str(data_dir()),
         "FORECOURT_UPLOAD_DIR": str(runs_dir() / "uploads"),
         "FORECOURT_LOG_LEVEL": "WARNING",
+        "FORECOURT_PARALLEL_PARTS": "1",
     }
 
 
