@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import queue
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -38,9 +36,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from sources.column_values import SALE_FIELDS, ColumnNormalizer, records_table
-from sources.csv_source import detect_delimiter, header_names
+from sources.csv_source import (
+    _QUOTED,
+    check_header_width,
+    detect_delimiter,
+    header_names,
+)
 from sources.errors import SourceError
-from sources.normalize import Normalizer, record_key
+from sources.normalize import ColumnPlan, Normalizer, record_key
 from sources.records import RawRecord, Rejection, SaleRecord
 from sources.spec import SourceSpec
 from sources.stream import Item, RecordStream
@@ -53,12 +56,12 @@ log = logging.getLogger(__name__)
 # reading the 100,000-row benchmark file, at the same speed.
 pa.set_memory_pool(pa.system_memory_pool())
 
-# Bytes read per chunk; each chunk becomes one batch. 1 MiB contains about
-# 16,000 rows of the benchmark's sales file. On the 100,000-row benchmark, 4 MiB chunks
-# were no faster and raised the worker's peak RSS by about 20 MB.
-CHUNK_BYTES = 1 << 20
+# Bytes read per chunk; each chunk becomes one batch. 512 KiB contains about
+# 8,000 rows of the benchmark's sales file. On the 100,000 and 200,000-row
+# benchmark files, chunks of 1 and 4 MiB were no faster and raised the worker's
+# peak RSS by 20 to 50 MB.
+CHUNK_BYTES = 512 << 10
 _UTF8_BOM = BOM.encode()
-_DONE = object()
 
 
 @dataclass(slots=True)
@@ -96,14 +99,12 @@ class ColumnStream:
     """Batches of one CSV file, read lazily; a context manager like ``RecordStream``.
 
     ``bytes_read`` grows towards ``bytes_total`` and ``warnings`` collects the
-    same sentences that the record path would put on the task. Read both after
-    the last batch, because a thread reads one batch ahead.
+    same sentences that the record path would put on the task.
     """
 
     def __init__(self, records: RecordStream) -> None:
         self._records = records
         self._batches: Iterator[ColumnBatch] = iter(())
-        self._reader: _ReadAhead | None = None
         # Chunks parsed by pyarrow, and chunks read with the csv module.
         self.columnar_chunks = 0
         self.record_chunks = 0
@@ -129,14 +130,10 @@ class ColumnStream:
         return self._records.resources
 
     def __iter__(self) -> Iterator[ColumnBatch]:
-        if self._reader is None:
-            self._reader = _ReadAhead(self._batches)
-        return self._reader
+        return self._batches
 
     def close(self) -> None:
-        """Stop the reading thread and close the file."""
-        if self._reader is not None:
-            self._reader.stop()
+        """Stop reading and close the file."""
         close = getattr(self._batches, "close", None)
         if close is not None:
             close()
@@ -152,60 +149,6 @@ class ColumnStream:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-class _ReadAhead:
-    """Run an iterator in a thread, one item ahead of the consumer.
-
-    Reading and normalising a chunk overlaps with storing the one before: the
-    database client waits for the server, or runs SQLite, without the GIL.
-    An exception in the thread is raised again in the consumer.
-    """
-
-    def __init__(self, items: Iterator[ColumnBatch]) -> None:
-        self._items = items
-        self._queue: queue.Queue = queue.Queue(maxsize=1)
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="csv-read-ahead", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            for item in self._items:
-                if not self._put((item, None)):
-                    return
-            self._put((_DONE, None))
-        except BaseException as exc:  # noqa: BLE001 - raised again by __next__
-            self._put((None, exc))
-
-    def _put(self, entry: tuple) -> bool:
-        """Queue ``entry``; return False when the consumer stopped first."""
-        while not self._stopping.is_set():
-            try:
-                self._queue.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __iter__(self) -> _ReadAhead:
-        return self
-
-    def __next__(self) -> ColumnBatch:
-        item, error = self._queue.get()
-        if error is not None:
-            raise error
-        if item is _DONE:
-            self._queue.put((_DONE, None))
-            raise StopIteration
-        return item
-
-    def stop(self) -> None:
-        """Stop reading ahead and wait for the thread to finish its chunk."""
-        self._stopping.set()
-        self._thread.join()
 
 
 def open_csv_columns(
@@ -293,6 +236,8 @@ def _read_header(binary, spec: SourceSpec, records: RecordStream) -> _Layout | N
     delimiter = spec.delimiter or detect_delimiter(line)
     if not _delimiter_suits(delimiter):
         return None
+    # The same width check as csv_source, before the header is split.
+    check_header_width(_QUOTED.sub("", line).count(delimiter) + 1, records.source_name)
     try:
         fields = next(csv.reader([line], delimiter=delimiter))
     except csv.Error:
@@ -305,7 +250,7 @@ def _read_header(binary, spec: SourceSpec, records: RecordStream) -> _Layout | N
     return _Layout(delimiter, header, physical, warnings=collector.warnings)
 
 
-def _plan(normalizer: Normalizer, layout: _Layout):
+def _plan(normalizer: Normalizer, layout: _Layout) -> ColumnPlan | None:
     """Return the normalizer's column plan for the header, or None.
 
     None means the record path must run: it raises the missing-column error at

@@ -448,7 +448,7 @@ def _mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def first_of_each_key(sales: pa.Table) -> pa.Table:
-    """Drop rows whose record key an earlier row of ``sales`` has; keep the order."""
+    """Keep the first row of each record key in ``sales``, in table order."""
     keys = sales.column("record_key")
     if pc.count_distinct(keys).as_py() == sales.num_rows:
         return sales

@@ -14,6 +14,13 @@ than the database work at these row counts:
   transaction holds the write lock from its first INSERT until the commit.
 - PostgreSQL: ``COPY`` into a temporary staging table, then a single statement
   that inserts from it and feeds the ``RETURNING`` rows into both rollups.
+
+``store_columns`` does the same for a batch table of the columnar CSV path. On
+SQLite the values that a batch shares are SQL literals, and a batch whose rows
+were all new is added to the rollups from totals that pyarrow computes. On
+PostgreSQL batches are copied straight into ``sales``, with the rollups added
+from the batch's totals, until a batch contains a stored key; later batches of
+the fetch go through the staging table and the merge.
 """
 
 from __future__ import annotations
@@ -72,12 +79,12 @@ def _grouped_keys(table: str) -> list[str]:
 _cents = Cents().process_bind_param
 # Rows converted to Python objects at a time for SQLite's executemany.
 ROW_SLICE = 10_000
-# SQLite page cache during a columnar batch, in KiB. On the 200,000-row
-# benchmark file it loaded as fast as the 128 MB default, and a worker's RSS
-# stopped growing after the first few batches.
+# SQLite page cache during a columnar batch, in KiB. On the 100,000 and
+# 200,000-row benchmark files it loaded as fast as the 128 MB default, and a
+# worker's peak RSS stayed the same for both files.
 # NOTE: not measured beyond 200,000 rows; at 10,000,000 rows the indexes outgrow
 # both sizes, and what the smaller cache costs there is unknown.
-LOAD_CACHE_KIB = 32 * 1024
+LOAD_CACHE_KIB = 16 * 1024
 
 
 @dataclass(slots=True)
@@ -270,7 +277,7 @@ POSTGRES_TOTALS_COPY = f"COPY sales_totals ({', '.join(TOTALS_COLUMNS)}) FROM ST
 
 
 def _totals_rollup_sql(table: str) -> str:
-    """An upsert that adds the batch totals in ``sales_totals`` to ``table``."""
+    """Build the upsert that adds the batch totals in ``sales_totals`` to ``table``."""
     keys = ROLLUP_KEYS[table]
     grouped = ", ".join(_grouped_keys(table))
     selected = ", ".join(
@@ -305,7 +312,10 @@ def store_columns(session: Session, target: BatchTarget, sales: pa.Table) -> int
     if sales.num_rows == 0:
         return 0
     if target.source_kind not in KINDS:
-        raise ValueError(f"unknown source kind {target.source_kind!r}")
+        raise ValueError(
+            f"unknown source kind {target.source_kind!r}; "
+            f"expected one of {', '.join(KINDS)}"
+        )
     connection = session.connection()
     dialect = connection.dialect.name
     raw = connection.connection.driver_connection
@@ -491,12 +501,13 @@ def _copy_new_sales(cursor, target: BatchTarget, sales: pa.Table) -> bool:
     try:
         with cursor.copy(POSTGRES_DIRECT_COPY) as copy:
             copy.write(copy_payload(sales, target))
-    except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+    except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
         cursor.execute("ROLLBACK TO SAVEPOINT copy_batch")
         log.info(
-            "fetch task %s: a batch repeats stored sales, so batches are merged "
-            "from now on",
+            "fetch task %s: COPY into sales failed (%s), so this and later batches "
+            "are merged through the staging table",
             target.task_id,
+            exc.__class__.__name__,
         )
         return False
     cursor.execute("RELEASE SAVEPOINT copy_batch")

@@ -10,7 +10,6 @@ chunk sizes put chunk boundaries inside quoted values, bad rows and CRLF pairs.
 from __future__ import annotations
 
 import random
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,20 +226,6 @@ def test_clean_file_read_in_columns(tmp_path):
     assert stream.record_chunks == 0
     assert sum(batch.sales.num_rows for batch in batches) == 2000
     assert read_columns(spec, 8192).sales == read_records(spec).sales
-
-
-def test_closing_early_stops_reading_thread(tmp_path):
-    spec = csv_file(tmp_path, HEADER + "".join(generated_rows(3000)))
-    stream = open_csv_columns(spec, spec.path, Normalizer(spec), IDENTITY, 4096)
-
-    with stream:
-        first = next(iter(stream))
-
-    assert first.sales.num_rows > 0
-    assert not any(
-        thread.name == "csv-read-ahead" and thread.is_alive()
-        for thread in threading.enumerate()
-    )
 
 
 def generated_rows(count: int) -> list[str]:
@@ -565,6 +550,18 @@ def test_missing_file_fails_like_record_path(tmp_path):
         open_records(spec)
 
     assert str(columns.value) == str(records.value)
+
+
+def test_too_wide_header_fails_like_record_path(tmp_path):
+    header = ",".join(f"c{number}" for number in range(10_001))
+    spec = csv_file(tmp_path, header + "\n1,2\n")
+
+    with pytest.raises(SourceError) as columns:
+        open_csv_columns(spec, spec.path, Normalizer(spec), IDENTITY)
+    records = read_records(spec)
+
+    assert str(columns.value) == records.error
+    assert "10,001 columns" in records.error
 
 
 def test_header_only_file_yields_nothing(tmp_path):
