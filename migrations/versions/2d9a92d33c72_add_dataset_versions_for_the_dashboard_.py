@@ -6,9 +6,8 @@ Create Date: 2026-12-04 16:23:58.563929
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "2d9a92d33c72"

@@ -6,9 +6,8 @@ Create Date: 2026-12-04 16:54:12.480475
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "9d9f00746f4b"

@@ -6,9 +6,8 @@ Create Date: 2026-12-04 17:01:14.215429
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a031801b92a5"
