@@ -3,7 +3,7 @@
 Every batch that adds sales raises its owner's ``dataset_versions`` counter in
 the same transaction, and each cache key carries the counter, so an entry is
 never served for data that changed under it and needs no explicit invalidation.
-Redis holds the entries when ``FORECOURT_CACHE_URL`` is set, so every web process
+Redis stores the entries when ``FORECOURT_CACHE_URL`` is set, so every web process
 shares them; otherwise each process keeps its own in memory.
 """
 
@@ -46,7 +46,7 @@ def init_cache(app: Flask) -> None:
 def data_version(owner_id: int | None) -> int:
     """Return the data version of one owner, or of all data for ``None``.
 
-    Within one request the first answer is reused, so a refresh that reads
+    Within one request the first result is reused, so a refresh that reads
     several cached results asks the database once.
     """
     versions = g.setdefault("forecourt_data_versions", {}) if has_app_context() else {}

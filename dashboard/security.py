@@ -1,4 +1,4 @@
-"""Who the request is from, and the rule that everything but sign-in needs a user.
+"""Request authentication, and the rule that everything but sign-in needs a user.
 
 Sessions come from Flask-Login cookies; scripts send ``Authorization: Bearer
 <token>`` with a token from ``POST /api/v1/tokens``.

@@ -1,4 +1,4 @@
-"""Fetch tasks as the web side sees them: who may see them, creating, retrying.
+"""Fetch task operations for the web side: visibility, creation and retry.
 
 Both the REST API and the Dash pages go through these functions, so the rules
 (ownership, validation before queueing, commit before enqueue) live in one place.

@@ -343,8 +343,8 @@ def _settle_date_order(spec: SourceSpec, upload_path: str | None) -> list[str]:
     With ``date_order`` auto, a row-by-row reading would take ``12/03/2024`` as
     December 3 in a file whose other rows are clearly day first. Deciding once
     from a sample keeps every row of a file in the same order. JSON and API
-    sources are not read twice (their dates are nearly always ISO); their
-    numeric dates are read month first unless the spec says otherwise. Returns
+    sources are not read twice, because their dates are nearly always ISO. Their
+    numeric dates are read month first unless the spec sets the order. Returns
     notes for the task's warning.
     """
     if spec.date_order != "auto" or spec.kind != "csv":

@@ -89,7 +89,7 @@ LOAD_CACHE_KIB = 16 * 1024
 
 @dataclass(slots=True)
 class BatchTarget:
-    """Where a batch goes: whose data it is, which task loaded it, from what source."""
+    """The destination of a batch: its owner, the task loading it and the source."""
 
     owner_id: int
     task_id: int | None
@@ -101,7 +101,7 @@ class BatchTarget:
 
 
 def _rollup_sql(table: str, source: str, where: str) -> str:
-    """An upsert that adds the count and price sum of ``source`` rows to ``table``."""
+    """Return an upsert adding the count and price sum of ``source`` to ``table``."""
     keys = ", ".join(ROLLUP_KEYS[table])
     return (
         f"INSERT INTO {table} AS r ({keys}, sales_count, revenue_cents) "
