@@ -140,10 +140,11 @@ def test_register_fetch_csv_and_see_charts(live_app, chromium_path, tmp_path):
             page.get_by_label("Stored file").check(force=True)
             page.click("#new-task-stored")
             page.keyboard.type("sample_data_b")
-            page.keyboard.press("Enter")
+            # Pick the option once the dropdown lists it, not before.
+            page.get_by_text("sample_data_b.csv").last.click()
             page.click("#new-task-submit")
 
-            page.wait_for_url(re.compile(r"/tasks/\d+$"))
+            page.wait_for_url(re.compile(r"/tasks/\d+$"), timeout=60_000)
             expect(page.get_by_text("Completed").first).to_be_visible(timeout=90_000)
             expect(page.get_by_text("350").first).to_be_visible()
             page.screenshot(path=str(tmp_path / "task.png"), full_page=True)
